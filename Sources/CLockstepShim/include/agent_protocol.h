@@ -1,0 +1,58 @@
+// Wire format between the lockstep runner (Swift) and lockstep-agent (C).
+//
+// The runner writes one ls_request to the agent's stdin and reads one ls_reply from
+// its stdout; the agent executes exactly one syscall (or one touch loop) per request
+// and then blocks in read(), so the runner can observe /proc/<agent>/ at rest.
+//
+// Arguments are raw: addresses, lengths and flags reach the kernel unchanged (a "slot"
+// of -1 is ~0ULL). `ret` is the syscall's return value, -1 on failure with `err` set.
+// Unknown ops reply ret=-1 err=ENOSYS. EOF on stdin makes the agent _exit(0).
+#ifndef LOCKSTEP_AGENT_PROTOCOL_H
+#define LOCKSTEP_AGENT_PROTOCOL_H
+
+#include <stdint.h>
+
+enum ls_op {
+    LS_PING = 0,          // -> ret = getpid()
+    LS_EXIT = 1,          // agent _exit(0)s without replying
+    LS_CREATE_OBJECT = 2, // a0 slot 0..15, a1 kind (0 memfd, 1 regular file in --tmpdir, unlinked),
+                          // a2 bytes (ftruncate), a3 filled: pwrite every page, one page at a time,
+                          // with a non-zero pattern (order-0 page cache). ret = fd.
+                          // EBUSY if the slot is in use, EINVAL for a bad slot or kind.
+    LS_MMAP = 3,          // a0 addr, a1 len, a2 prot, a3 raw mmap flags (the runner composes them:
+                          // MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE|MAP_LOCKED|...),
+                          // a4 slot (-1 = no object, fd -1), a5 offset bytes. ret = address.
+    LS_MUNMAP = 4,        // a0 addr, a1 len
+    LS_MPROTECT = 5,      // a0 addr, a1 len, a2 prot
+    LS_MREMAP = 6,        // a0 old, a1 oldlen, a2 newlen, a3 flags, a4 newaddr. ret = address.
+    LS_TOUCH = 7,         // a0 addr, a1 len, a2 write: one byte per page, in address order, at
+                          // a0 + i*pagesize for i < ceil(a1/pagesize); a write stores the byte it
+                          // read. ret = pages touched. A page that faults (SIGSEGV/SIGBUS) stops
+                          // the loop: ret=-1 err=EFAULT, and reply.reserved = the number of pages
+                          // touched BEFORE the faulting one (those were faulted in).
+    LS_MLOCK = 8,         // a0 addr, a1 len
+    LS_MLOCK2 = 9,        // a0 addr, a1 len, a2 flags (raw syscall)
+    LS_MUNLOCK = 10,      // a0 addr, a1 len
+    LS_MLOCKALL = 11,     // a0 flags
+    LS_MUNLOCKALL = 12,
+    LS_MADVISE = 13,      // a0 addr, a1 len, a2 advice
+    LS_SETRLIMIT = 14,    // a0 resource, a1 soft, a2 hard (prlimit64 on self; ~0 = RLIM_INFINITY)
+    LS_DROP_CAP = 15,     // a0 capability number: removed from effective, permitted, inheritable
+                          // (capget + capset, version 3). EINVAL if a0 > 63.
+    LS_SETUID = 16,       // a0 uid (setresuid(uid, uid, uid)), keeps nothing
+    LS_CLOSE_OBJECT = 17, // a0 slot: close the object's fd (its mappings stay). EBADF if empty.
+};
+
+struct ls_request {
+    uint32_t op;
+    uint32_t reserved;
+    uint64_t a[6];
+};
+
+struct ls_reply {
+    int64_t ret;       // the syscall's return value (-1 on failure)
+    int32_t err;       // errno when ret == -1, else 0
+    int32_t reserved;  // op-specific extra: LS_TOUCH's pages touched before a fault, else 0
+};
+
+#endif

@@ -1,0 +1,38 @@
+// Syscalls and constants Swift cannot reach through Glibc: variadic syscall(),
+// flags glibc's headers on Debian 12 lack, and function-like macros.
+#ifndef LOCKSTEP_SHIM_H
+#define LOCKSTEP_SHIM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "agent_protocol.h"
+
+#define LS_MLOCK_ONFAULT 0x01
+#define LS_MCL_ONFAULT 4
+#define LS_MAP_FIXED_NOREPLACE 0x100000
+#define LS_MAP_DROPPABLE 0x08
+#define LS_MPOL_MF_MOVE (1 << 1)
+
+// move_pages(2) for the calling process; returns 0 or -errno.
+long ls_move_pages(unsigned long count, void **pages, const int *nodes, int *status, int flags);
+// mlock2(2); returns 0 or -errno.
+long ls_mlock2(const void *addr, size_t len, unsigned int flags);
+// memfd_create(2); returns an fd or -errno.
+int ls_memfd_create(const char *name, unsigned int flags);
+// Pins the calling thread (pid 0) or process pid to one CPU; returns 0 or -errno.
+int ls_pin_to_cpu(pid_t pid, int cpu);
+// Affinity of the calling thread (pid 0) or pid as a bitmask of `words` 64-bit words
+// (CPU n = bit n%64 of word n/64). Return 0 or -errno.
+int ls_get_affinity(pid_t pid, uint64_t *mask, int words);
+int ls_set_affinity(pid_t pid, const uint64_t *mask, int words);
+// The CPU the calling thread runs on.
+int ls_current_cpu(void);
+// Touches one byte per page of [addr, addr+len) through a volatile pointer: a read, or a
+// write of the byte read (contents kept). The caller guarantees the range is mapped.
+void ls_touch(void *addr, size_t len, size_t page_size, int write);
+// Spawns `path argv` with stdin/stdout connected to pipes; *to_child and *from_child
+// receive the parent's ends (close-on-exec). Returns the pid or -errno.
+pid_t ls_spawn_piped(const char *path, char *const argv[], int *to_child, int *from_child);
+
+#endif

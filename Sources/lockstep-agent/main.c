@@ -1,0 +1,314 @@
+// lockstep-agent: the scenario process.
+//
+//   lockstep-agent [--cpu N] [--tmpdir DIR]
+//
+// Reads `struct ls_request` from fd 0, executes exactly one syscall (or one touch loop)
+// per request, writes `struct ls_reply` to fd 1, and blocks in read() again, so that
+// the runner observes /proc/<pid>/ at rest. EOF on stdin: _exit(0).
+//
+// The agent allocates nothing after start (no malloc, no stdio: read/write and static
+// buffers), so its address space holds only its own image, libc, its stack and what
+// the scenario maps. Syscalls are made with syscall(2) so that arguments reach the
+// kernel unchanged. See agent_protocol.h for the ops.
+#define _GNU_SOURCE
+#include "agent_protocol.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+
+enum { MAX_OBJECTS = 16, FILL_BUFFER = 65536 };
+
+static long page_size;
+static const char *tmpdir = "/tmp";
+static int objects[MAX_OBJECTS];
+static unsigned char fill_page[FILL_BUFFER];
+static char path_buffer[4096];
+
+// ---- small helpers (no stdio) ----
+
+static void say(const char *s) {
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(2, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static _Noreturn void die(const char *what, int code) {
+    say("lockstep-agent: ");
+    say(what);
+    say("\n");
+    _exit(code);
+}
+
+// Parses a non-negative decimal; -1 if it is not one.
+static long parse_long(const char *s) {
+    long v = 0;
+    if (*s == 0) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 100000000) return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+static int full_read(int fd, void *buf, size_t n) {   // 1 done, 0 EOF at start, -1 error
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) return got == 0 ? 0 : -1;
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+static int full_write(int fd, const void *buf, size_t n) {
+    size_t put = 0;
+    while (put < n) {
+        ssize_t w = write(fd, (const char *)buf + put, n - put);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        put += (size_t)w;
+    }
+    return 0;
+}
+
+// A reply from a raw syscall result: -1 means failure with errno.
+static struct ls_reply result(long r) {
+    struct ls_reply rep = {0};
+    rep.ret = r;
+    rep.err = r == -1 ? errno : 0;
+    return rep;
+}
+
+static struct ls_reply failure(int err) {
+    struct ls_reply rep = {0};
+    rep.ret = -1;
+    rep.err = err;
+    return rep;
+}
+
+// ---- objects ----
+
+static int open_regular_tmpfile(void) {
+    int fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+    // Filesystems without O_TMPFILE: mkstemp + unlink.
+    size_t n = strlen(tmpdir);
+    const char *suffix = "/lockstep-obj-XXXXXX";
+    if (n + strlen(suffix) + 1 > sizeof path_buffer) { errno = ENAMETOOLONG; return -1; }
+    memcpy(path_buffer, tmpdir, n);
+    memcpy(path_buffer + n, suffix, strlen(suffix) + 1);
+    fd = mkostemp(path_buffer, O_CLOEXEC);
+    if (fd < 0) return -1;
+    unlink(path_buffer);
+    return fd;
+}
+
+static struct ls_reply op_create_object(const uint64_t *a) {
+    uint64_t slot = a[0], kind = a[1], bytes = a[2], filled = a[3];
+    if (slot >= MAX_OBJECTS || kind > 1) return failure(EINVAL);
+    if (objects[slot] >= 0) return failure(EBUSY);
+    int fd;
+    if (kind == 0) {
+        char name[] = "lockstep-obj-00";
+        name[13] = (char)('0' + slot / 10);
+        name[14] = (char)('0' + slot % 10);
+        fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+    } else {
+        fd = open_regular_tmpfile();
+    }
+    if (fd < 0) return failure(errno);
+    if (syscall(SYS_ftruncate, fd, (long)bytes) < 0) {
+        int e = errno;
+        close(fd);
+        return failure(e);
+    }
+    if (filled) {
+        for (uint64_t off = 0; off < bytes; off += (uint64_t)page_size) {
+            size_t n = bytes - off < (uint64_t)page_size ? (size_t)(bytes - off) : (size_t)page_size;
+            if (pwrite(fd, fill_page, n, (off_t)off) != (ssize_t)n) {
+                int e = errno ? errno : EIO;
+                close(fd);
+                return failure(e);
+            }
+        }
+    }
+    objects[slot] = fd;
+    struct ls_reply rep = {0};
+    rep.ret = fd;
+    return rep;
+}
+
+static struct ls_reply op_close_object(const uint64_t *a) {
+    if (a[0] >= MAX_OBJECTS || objects[a[0]] < 0) return failure(EBADF);
+    struct ls_reply rep = result(close(objects[a[0]]));
+    objects[a[0]] = -1;
+    return rep;
+}
+
+// ---- memory ops ----
+
+static struct ls_reply op_mmap(const uint64_t *a) {
+    long fd = -1;
+    if (a[4] != UINT64_MAX) {
+        if (a[4] >= MAX_OBJECTS || objects[a[4]] < 0) return failure(EBADF);
+        fd = objects[a[4]];
+    }
+    return result(syscall(SYS_mmap, a[0], a[1], a[2], a[3], fd, a[5]));
+}
+
+// Touch: a fault on the touched byte lands in on_fault(), which jumps back here.
+static sigjmp_buf touch_env;
+static volatile sig_atomic_t touch_armed;
+
+static void on_fault(int sig) {
+    if (touch_armed) {
+        touch_armed = 0;
+        siglongjmp(touch_env, 1);
+    }
+    // A fault outside a touch is a bug in the agent: die of it.
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static struct ls_reply op_touch(const uint64_t *a) {
+    volatile unsigned char *base = (volatile unsigned char *)(uintptr_t)a[0];
+    uint64_t pages = (a[1] + (uint64_t)page_size - 1) / (uint64_t)page_size;
+    int write_it = a[2] != 0;
+    static volatile uint64_t done;   // survives siglongjmp
+    done = 0;
+    if (sigsetjmp(touch_env, 1) != 0) {
+        struct ls_reply rep = failure(EFAULT);
+        rep.reserved = done > INT32_MAX ? INT32_MAX : (int32_t)done;
+        return rep;
+    }
+    touch_armed = 1;
+    for (uint64_t i = 0; i < pages; i++) {
+        volatile unsigned char *p = base + i * (uint64_t)page_size;
+        if (write_it) {
+            *p = *p;
+        } else {
+            (void)*p;
+        }
+        done = i + 1;
+    }
+    touch_armed = 0;
+    struct ls_reply rep = {0};
+    rep.ret = (int64_t)done;
+    return rep;
+}
+
+static struct ls_reply op_setrlimit(const uint64_t *a) {
+    struct rlimit64 lim = {.rlim_cur = a[1], .rlim_max = a[2]};
+    return result(syscall(SYS_prlimit64, 0, a[0], &lim, NULL));
+}
+
+static struct ls_reply op_drop_cap(const uint64_t *a) {
+    if (a[0] > 63) return failure(EINVAL);
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &header, data) < 0) return failure(errno);
+    unsigned idx = (unsigned)(a[0] / 32);
+    uint32_t bit = 1u << (a[0] % 32);
+    data[idx].effective &= ~bit;
+    data[idx].permitted &= ~bit;
+    data[idx].inheritable &= ~bit;
+    return result(syscall(SYS_capset, &header, data));
+}
+
+// ---- dispatch ----
+
+static struct ls_reply dispatch(const struct ls_request *rq) {
+    const uint64_t *a = rq->a;
+    switch (rq->op) {
+    case LS_PING: return result(syscall(SYS_getpid));
+    case LS_EXIT: _exit(0);
+    case LS_CREATE_OBJECT: return op_create_object(a);
+    case LS_CLOSE_OBJECT: return op_close_object(a);
+    case LS_MMAP: return op_mmap(a);
+    case LS_MUNMAP: return result(syscall(SYS_munmap, a[0], a[1]));
+    case LS_MPROTECT: return result(syscall(SYS_mprotect, a[0], a[1], a[2]));
+    case LS_MREMAP: return result(syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]));
+    case LS_TOUCH: return op_touch(a);
+    case LS_MLOCK: return result(syscall(SYS_mlock, a[0], a[1]));
+    case LS_MLOCK2: return result(syscall(SYS_mlock2, a[0], a[1], a[2]));
+    case LS_MUNLOCK: return result(syscall(SYS_munlock, a[0], a[1]));
+    case LS_MLOCKALL: return result(syscall(SYS_mlockall, a[0]));
+    case LS_MUNLOCKALL: return result(syscall(SYS_munlockall));
+    case LS_MADVISE: return result(syscall(SYS_madvise, a[0], a[1], a[2]));
+    case LS_SETRLIMIT: return op_setrlimit(a);
+    case LS_DROP_CAP: return op_drop_cap(a);
+    case LS_SETUID: return result(syscall(SYS_setresuid, a[0], a[0], a[0]));
+    default: return failure(ENOSYS);
+    }
+}
+
+static void setup(int argc, char **argv) {
+    long cpu = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--cpu") == 0 && i + 1 < argc) {
+            cpu = parse_long(argv[++i]);
+            if (cpu < 0) die("--cpu wants a CPU number", 2);
+        } else if (strcmp(argv[i], "--tmpdir") == 0 && i + 1 < argc) {
+            tmpdir = argv[++i];
+        } else {
+            die("usage: lockstep-agent [--cpu N] [--tmpdir DIR]", 2);
+        }
+    }
+    if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (cpu >= CPU_SETSIZE) die("--cpu out of range", 2);
+        CPU_SET((int)cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity failed", 3);
+    }
+    page_size = sysconf(_SC_PAGESIZE);
+    if (page_size <= 0 || page_size > FILL_BUFFER) die("unsupported page size", 3);
+    for (int i = 0; i < MAX_OBJECTS; i++) objects[i] = -1;
+    for (long i = 0; i < page_size; i++) fill_page[i] = (unsigned char)(0xA5 ^ (i & 0x3F));
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fault;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0) die("sigaction failed", 3);
+    // posix_spawn passes the spawning thread's signal mask on: a blocked SIGSEGV would
+    // turn a caught touch fault into a kill.
+    sigset_t faults;
+    sigemptyset(&faults);
+    sigaddset(&faults, SIGSEGV);
+    sigaddset(&faults, SIGBUS);
+    if (sigprocmask(SIG_UNBLOCK, &faults, NULL) < 0) die("sigprocmask failed", 3);
+}
+
+int main(int argc, char **argv) {
+    setup(argc, argv);
+    struct ls_request rq;
+    for (;;) {
+        int r = full_read(0, &rq, sizeof rq);
+        if (r == 0) _exit(0);
+        if (r < 0) die("short read on stdin", 4);
+        struct ls_reply rep = dispatch(&rq);
+        if (full_write(1, &rep, sizeof rep) < 0) _exit(5);
+    }
+}
