@@ -1,0 +1,238 @@
+// Re-exported so that clients name agent ops and shim constants (LS_MLOCK,
+// LS_MAP_FIXED_NOREPLACE, ...) with `import KernelInterface` alone.
+@_exported import CLockstepShim
+import Glibc
+
+/// The agent's ops, mirroring `enum ls_op` in agent_protocol.h (see there for the args).
+public enum AgentOp: UInt32, CaseIterable, Sendable {
+    case ping = 0, exit = 1, createObject = 2, mmap = 3, munmap = 4, mprotect = 5, mremap = 6
+    case touch = 7, mlock = 8, mlock2 = 9, munlock = 10, mlockall = 11, munlockall = 12
+    case madvise = 13, setrlimit = 14, dropCap = 15, setuid = 16, closeObject = 17
+}
+
+/// One reply of the agent: the syscall's return value and errno (0 on success).
+public struct AgentReply: Hashable, Sendable, CustomStringConvertible {
+    public var ret: Int64
+    public var errno: Int32
+    /// Op-specific extra (`ls_reply.reserved`): for touch, the pages touched before a fault.
+    public var extra: Int32
+    public init(ret: Int64, errno: Int32, extra: Int32 = 0) { self.ret = ret; self.errno = errno; self.extra = extra }
+    public var failed: Bool { ret == -1 }
+    public var description: String {
+        errno == 0 ? "\(ret)" : "-1 \(Errno(errno).name)" + (extra != 0 ? " (extra \(extra))" : "")
+    }
+}
+
+/// How a child process ended, decoded from a waitpid(2) status.
+public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public init(waitStatus s: Int32) {
+        self = (s & 0x7f) == 0 ? .exited((s >> 8) & 0xff) : .signaled(s & 0x7f)
+    }
+    public var description: String {
+        switch self {
+        case .exited(let c): return "exited with status \(c)"
+        case .signaled(let s):
+            let name = s == SIGKILL ? " (SIGKILL)" : s == SIGSEGV ? " (SIGSEGV)" : s == SIGBUS ? " (SIGBUS)" : ""
+            return "killed by signal \(s)\(name)"
+        }
+    }
+}
+
+public enum AgentError: Error, CustomStringConvertible {
+    /// The agent could not be started.
+    case spawn(path: String, Errno)
+    /// The agent ended (EOF or short read on its stdout) while `op` was outstanding.
+    case died(pid: Int32, op: UInt32, status: ExitStatus?)
+    /// A write to or read from the agent's pipes failed.
+    case io(pid: Int32, Errno)
+    /// The agent answered something unexpected (a PING with the wrong pid).
+    case protocolError(String)
+    /// The agent was already killed or exited.
+    case gone(pid: Int32)
+
+    public var description: String {
+        switch self {
+        case let .spawn(path, e): return "cannot start lockstep-agent at \(path): \(e)"
+        case let .died(pid, op, status):
+            let name = AgentOp(rawValue: op).map { "\($0)" } ?? "op \(op)"
+            return "lockstep-agent \(pid) died during \(name): \(status.map { "\($0)" } ?? "status unknown")"
+        case let .io(pid, e): return "lockstep-agent \(pid): pipe error \(e)"
+        case let .protocolError(s): return "lockstep-agent protocol error: \(s)"
+        case let .gone(pid): return "lockstep-agent \(pid) is no longer running"
+        }
+    }
+}
+
+/// One lockstep-agent process: a scenario's address space, driven one syscall at a time.
+///
+/// Spawned with posix_spawn (`ls_spawn_piped`), never fork. Each `call` is one write of a
+/// request and one read of a reply. `kill()` (and deinit) SIGKILLs and reaps it, so that
+/// nothing it locked stays locked.
+public final class Agent {
+    public let pid: Int32
+    public let executable: String
+    private var toAgent: Int32
+    private var fromAgent: Int32
+    /// How the agent ended, once it has been reaped.
+    public private(set) var exitStatus: ExitStatus?
+
+    /// Starts `executable --cpu cpu --tmpdir tmpdir` (cpu < 0: not pinned) and checks it
+    /// answers a PING with its pid.
+    public init(executable: String, cpu: Int, tmpdir: String) throws {
+        Agent.ignoreSIGPIPE
+        var args = [executable, "--tmpdir", tmpdir]
+        if cpu >= 0 { args += ["--cpu", String(cpu)] }
+        let cargs = args.map { strdup($0) }
+        defer { cargs.forEach { free($0) } }
+        var argv: [UnsafeMutablePointer<CChar>?] = cargs + [nil]
+        var to: Int32 = -1, from: Int32 = -1
+        let r = argv.withUnsafeMutableBufferPointer { ls_spawn_piped(executable, $0.baseAddress, &to, &from) }
+        if r < 0 { throw AgentError.spawn(path: executable, Errno(-r)) }
+        self.pid = r
+        self.executable = executable
+        self.toAgent = to
+        self.fromAgent = from
+        let reply = try call(.ping)
+        if reply.ret != Int64(pid) {
+            kill()
+            throw AgentError.protocolError("PING answered \(reply), expected pid \(pid)")
+        }
+    }
+
+    deinit { kill() }
+
+    /// Sends one request and waits for its reply.
+    public func call(_ op: UInt32, _ args: [UInt64]) throws -> AgentReply {
+        precondition(args.count <= 6, "an agent request has at most 6 arguments")
+        guard exitStatus == nil, toAgent >= 0 else { throw AgentError.gone(pid: pid) }
+        var rq = ls_request()
+        rq.op = op
+        withUnsafeMutableBytes(of: &rq.a) { raw in
+            let a = raw.bindMemory(to: UInt64.self)
+            for (i, v) in args.enumerated() { a[i] = v }
+        }
+        let wrote = withUnsafeBytes(of: &rq) { raw in Agent.writeAll(toAgent, raw) }
+        if wrote != 0 {
+            if wrote == EPIPE { throw AgentError.died(pid: pid, op: op, status: reap()) }
+            throw AgentError.io(pid: pid, Errno(wrote))
+        }
+        var rep = ls_reply()
+        let got = withUnsafeMutableBytes(of: &rep) { raw in Agent.readAll(fromAgent, raw) }
+        if got < 0 { throw AgentError.io(pid: pid, Errno(Int32(-got))) }
+        if got < MemoryLayout<ls_reply>.size { throw AgentError.died(pid: pid, op: op, status: reap()) }
+        return AgentReply(ret: rep.ret, errno: rep.err, extra: rep.reserved)
+    }
+
+    /// Sends one request named by its C constant (`LS_MLOCK`, re-exported from CLockstepShim).
+    public func call(_ op: ls_op, _ args: [UInt64]) throws -> AgentReply {
+        try call(op.rawValue, args)
+    }
+
+    /// Sends one request; `args` beyond those given are 0.
+    @discardableResult
+    public func call(_ op: AgentOp, _ args: UInt64...) throws -> AgentReply {
+        try call(op.rawValue, args)
+    }
+
+    /// Asks the agent to exit, and reaps it.
+    @discardableResult
+    public func exit() -> ExitStatus? {
+        if exitStatus == nil && toAgent >= 0 {
+            var rq = ls_request()
+            rq.op = AgentOp.exit.rawValue
+            _ = withUnsafeBytes(of: &rq) { raw in Agent.writeAll(toAgent, raw) }
+            closePipes()
+            _ = reap(blocking: true)
+        }
+        kill()
+        return exitStatus
+    }
+
+    /// SIGKILLs the agent (if still running), reaps it and closes the pipes. Idempotent.
+    public func kill() {
+        if exitStatus == nil {
+            _ = Glibc.kill(pid, SIGKILL)
+            _ = reap(blocking: true)
+        }
+        closePipes()
+    }
+
+    /// Whether the agent has not been reaped yet.
+    public var isRunning: Bool { exitStatus == nil && reap(blocking: false) == nil }
+
+    /// Where lockstep-agent normally is: $LOCKSTEP_AGENT, else next to the running
+    /// executable (SwiftPM puts products and test bundles in one directory).
+    public static func defaultExecutable() -> String? {
+        if let env = getenv("LOCKSTEP_AGENT") {
+            let p = String(cString: env)
+            if access(p, X_OK) == 0 { return p }
+        }
+        guard var path = Kernel.executablePath() else { return nil }
+        // Walk up a few levels: a test bundle may live in .../debug/X.xctest or be nested.
+        for _ in 0..<3 {
+            guard let slash = path.lastIndex(of: "/") else { break }
+            path = String(path[..<slash])
+            let candidate = path + "/lockstep-agent"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    // MARK: internals
+
+    private func closePipes() {
+        if toAgent >= 0 { _ = Glibc.close(toAgent); toAgent = -1 }
+        if fromAgent >= 0 { _ = Glibc.close(fromAgent); fromAgent = -1 }
+    }
+
+    /// Reaps the agent; blocking waits a moment for an agent that closed its stdout,
+    /// then SIGKILLs it.
+    @discardableResult
+    private func reap(blocking: Bool = true) -> ExitStatus? {
+        if let s = exitStatus { return s }
+        var status: Int32 = 0
+        for attempt in 0..<(blocking ? 200 : 1) {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { exitStatus = ExitStatus(waitStatus: status); return exitStatus }
+            if r < 0 && errno != EINTR { return nil }   // not our child (already reaped)
+            if !blocking { return nil }
+            if attempt == 100 { _ = Glibc.kill(pid, SIGKILL) }
+            usleep(1000)
+        }
+        _ = Glibc.kill(pid, SIGKILL)
+        while true {
+            let r = waitpid(pid, &status, 0)
+            if r == pid { exitStatus = ExitStatus(waitStatus: status); return exitStatus }
+            if r < 0 && errno != EINTR { return nil }
+        }
+    }
+
+    /// 0, or the errno of the failed write.
+    private static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Int32 {
+        var done = 0
+        while done < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 { if errno == EINTR { continue }; return errno }
+            done += n
+        }
+        return 0
+    }
+
+    /// Bytes read (short at EOF), or -errno.
+    private static func readAll(_ fd: Int32, _ raw: UnsafeMutableRawBufferPointer) -> Int {
+        var done = 0
+        while done < raw.count {
+            let n = Glibc.read(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 { if errno == EINTR { continue }; return -Int(errno) }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// A write to a dead agent must fail with EPIPE, not kill the runner.
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+}

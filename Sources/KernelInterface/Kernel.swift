@@ -1,0 +1,167 @@
+import CLockstepShim
+import Glibc
+
+/// Small typed syscalls: memory, NUMA, scheduling, identity. Each throws `Errno`.
+public enum Kernel {
+    /// The base page size.
+    public static let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    // MARK: memory
+
+    /// mmap(2) of anonymous memory (private by default).
+    public static func mapAnonymous(length: Int, prot: Int32 = PROT_READ | PROT_WRITE,
+                                    flags: Int32 = MAP_PRIVATE | MAP_ANONYMOUS) throws -> UnsafeMutableRawPointer {
+        guard let p = mmap(nil, length, prot, flags, -1, 0), p != MAP_FAILED else { throw Errno.current }
+        return p
+    }
+
+    public static func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws {
+        if munmap(address, length) != 0 { throw Errno.current }
+    }
+
+    /// Touches one byte per page of [address, address+length): a read, or a write of
+    /// the byte read (which keeps the contents). The caller guarantees it is mapped.
+    public static func touch(_ address: UnsafeMutableRawPointer, length: Int, write: Bool) {
+        ls_touch(address, length, pageSize, write ? 1 : 0)
+    }
+
+    /// move_pages(2) on the calling process. `nodes` nil queries where the pages are.
+    /// Returns the kernel's result (0, or the number of pages not migrated).
+    public static func movePages(_ pages: [UnsafeMutableRawPointer?], nodes: [Int32]?,
+                                 status: inout [Int32], flags: Int32 = 0) throws -> Int {
+        precondition(status.count >= pages.count && (nodes?.count ?? pages.count) >= pages.count)
+        var pages = pages
+        let r: Int = pages.withUnsafeMutableBufferPointer { pp in
+            status.withUnsafeMutableBufferPointer { sp in
+                if let nodes {
+                    return nodes.withUnsafeBufferPointer { np in
+                        Int(ls_move_pages(UInt(pp.count), pp.baseAddress, np.baseAddress, sp.baseAddress, flags))
+                    }
+                }
+                return Int(ls_move_pages(UInt(pp.count), pp.baseAddress, nil, sp.baseAddress, flags))
+            }
+        }
+        if r < 0 { throw Errno(Int32(-r)) }
+        return r
+    }
+
+    /// mlock2(2) on the calling process.
+    public static func mlock2(_ address: UnsafeRawPointer, length: Int, flags: UInt32) throws {
+        let r = ls_mlock2(address, length, flags)
+        if r < 0 { throw Errno(Int32(-r)) }
+    }
+
+    // MARK: scheduling
+
+    /// Pins the calling thread (pid 0) or process `pid` to one CPU.
+    public static func pinToCPU(_ cpu: Int, pid: Int32 = 0) throws {
+        let r = ls_pin_to_cpu(pid, Int32(cpu))
+        if r < 0 { throw Errno(-r) }
+    }
+
+    /// The CPUs the calling thread (or `pid`) may run on.
+    public static func affinity(pid: Int32 = 0) throws -> [Int] {
+        var mask = [UInt64](repeating: 0, count: 16)
+        let r = ls_get_affinity(pid, &mask, Int32(mask.count))
+        if r < 0 { throw Errno(-r) }
+        var cpus: [Int] = []
+        for (w, word) in mask.enumerated() where word != 0 {
+            for b in 0..<64 where word & (1 << UInt64(b)) != 0 { cpus.append(w * 64 + b) }
+        }
+        return cpus
+    }
+
+    /// Restricts the calling thread (or `pid`) to `cpus`.
+    public static func setAffinity(_ cpus: [Int], pid: Int32 = 0) throws {
+        var mask = [UInt64](repeating: 0, count: 16)
+        for c in cpus where c >= 0 && c < 1024 { mask[c / 64] |= 1 << UInt64(c % 64) }
+        let r = ls_set_affinity(pid, mask, Int32(mask.count))
+        if r < 0 { throw Errno(-r) }
+    }
+
+    /// The CPU the calling thread runs on now.
+    public static func currentCPU() -> Int { Int(ls_current_cpu()) }
+
+    /// Online CPUs.
+    public static func onlineCPUs() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    // MARK: identity and clocks
+
+    public static var uid: UInt32 { getuid() }
+    public static var euid: UInt32 { geteuid() }
+    /// Effective uid 0 (the page layer also needs CAP_SYS_ADMIN; see KernelObserver).
+    public static var isRoot: Bool { geteuid() == 0 }
+    public static var pid: Int32 { getpid() }
+
+    /// `uname -r`.
+    public static func release() throws -> String {
+        var u = utsname()
+        if uname(&u) != 0 { throw Errno.current }
+        return withUnsafeBytes(of: &u.release) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+
+    /// CLOCK_MONOTONIC in nanoseconds.
+    public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}
+
+/// One page of anonymous memory of our own, mapped and touched (written) at creation and
+/// unmapped at deinit: a cheap, always-present page for move_pages and similar probes.
+public final class ScratchPage {
+    public let address: UnsafeMutableRawPointer
+    public init() throws {
+        address = try Kernel.mapAnonymous(length: Kernel.pageSize)
+        address.storeBytes(of: 0x5A, as: UInt8.self)
+    }
+    /// Writes the page again (it stays present even if something reclaimed it).
+    public func touch() { Kernel.touch(address, length: Kernel.pageSize, write: true) }
+    deinit { try? Kernel.unmap(address, length: Kernel.pageSize) }
+}
+
+// MARK: - small probes of the machine
+
+extension Kernel {
+    /// `uname -r` (same as `release()`).
+    public static func unameRelease() throws -> String { try release() }
+    public static func geteuid() -> UInt32 { Glibc.geteuid() }
+    public static func getuid() -> UInt32 { Glibc.getuid() }
+
+    /// Whether `path` can be opened for reading by this process (tries it: access(2)
+    /// answers for the real uid and misses capability checks done at open).
+    public static func canRead(_ path: String) -> Bool {
+        guard let fd = try? FileDescriptor.open(path, O_RDONLY) else { return false }
+        try? fd.close()
+        return true
+    }
+
+    /// Whether `path` can be opened for writing (nothing is written).
+    public static func canWrite(_ path: String) -> Bool {
+        guard let fd = try? FileDescriptor.open(path, O_WRONLY) else { return false }
+        try? fd.close()
+        return true
+    }
+
+    public static func canExecute(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
+    /// The running executable (/proc/self/exe).
+    public static func executablePath() -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The directory of the running executable ("." if unknown).
+    public static func executableDirectory() -> String {
+        guard let p = executablePath(), let slash = p.lastIndex(of: "/") else { return "." }
+        return String(p[..<slash])
+    }
+}
+
+/// Another name for `Kernel`, for call sites that read better as `Sys.geteuid()`.
+public typealias Sys = Kernel
