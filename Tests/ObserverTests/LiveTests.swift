@@ -16,7 +16,7 @@ let noSlot = UInt64.max
 let pg = UInt64(Kernel.pageSize)
 
 /// Live tests read and change global counters: one at a time.
-@Suite("Live kernel", .serialized)
+@Suite("Observers on the live kernel", .serialized)
 struct LiveTests {
     @Test func wrappers() throws {
         let status = try readWholeFile("/proc/self/status")
@@ -104,23 +104,23 @@ struct LiveTests {
     }
 
     @Test(.enabled(if: Kernel.isRoot, "settle folds vmstat only as root (stat_refresh)"))
-    func settleDrainsAndFolds() throws {
+    func settleDrainsAndFolds() throws { try Exclusive.run {
         let settler = try Settler()
         let first = try settler.settle()
         #expect(first.drained && first.drainMethod == .movePages && first.folded && first.why == nil, "\(first)")
         var best = UInt64.max
         for _ in 0..<50 { best = min(best, try settler.settle().nanoseconds) }
         #expect(best < 5_000_000, "settle took \(best) ns")
-    }
+    } }
 
     /// The fallback drain: compact_memory (costs ms and compacts the whole machine).
     @Test(.enabled(if: Kernel.isRoot, "compact_memory needs root"))
-    func settleFallsBackToCompaction() throws {
+    func settleFallsBackToCompaction() throws { try Exclusive.run {
         let r = try Settler(preferring: .compactMemory).settle()
         #expect(r.drained && r.drainMethod == .compactMemory && r.folded, "\(r)")
         let none = try Settler(preferring: .none).settle()
         #expect(!none.drained && none.drainMethod == .none && none.why != nil)
-    }
+    } }
 
     @Test(.enabled(if: !Kernel.isRoot, "only meaningful without root"))
     func settleWithoutRootSaysWhy() throws {
@@ -150,7 +150,7 @@ struct LiveTests {
     /// The pieces together: an agent mlocks 64 pages; VmLck, smaps Locked and kpageflags
     /// MLOCKED on every page agree; munlock undoes all three.
     @Test(.enabled(if: Kernel.isRoot, "kpageflags and PFNs need root"))
-    func mlock64PagesSeenOnBothLayers() throws {
+    func mlock64PagesSeenOnBothLayers() throws { try Exclusive.run {
         let agent = try Agent(executable: try agentPath(), cpu: try Kernel.affinity()[0], tmpdir: "/tmp")
         defer { agent.kill() }
         let settler = try Settler()
@@ -177,12 +177,12 @@ struct LiveTests {
         #expect(unlocked.smaps.entry(containing: arena).map { !$0.isLocked && $0.lockedKB == 0 } == true)
         let u = try pages.read(start: arena, pages: 64)
         #expect(u.allSatisfy { $0.present && !$0.mlocked && !$0.unevictable }, "\(u.summary)")
-    }
+    } }
 
     /// Settled global deltas are exact up to other processes (PID 1 moves the host's
     /// baseline now and then): retry a few times, and require one exact reading.
     @Test(.enabled(if: Kernel.isRoot, "stat_refresh needs root"))
-    func settledGlobalDeltaOfMlock() throws {
+    func settledGlobalDeltaOfMlock() throws { try Exclusive.run {
         let settler = try Settler()
         let counters = try GlobalCountersReader()
         var seen: [String] = []
@@ -201,11 +201,11 @@ struct LiveTests {
             seen.append("\(d)")
         }
         Issue.record("no exact settled delta in 5 attempts: \(seen)")
-    }
+    } }
 
     /// A PMD THP mlocked in the agent is one mlocked folio (when the kernel gives a THP).
     @Test(.enabled(if: Kernel.isRoot, "kpageflags needs root"))
-    func mlockedTHPIsOneFolio() throws {
+    func mlockedTHPIsOneFolio() throws { try Exclusive.run {
         let agent = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp")
         defer { agent.kill() }
         let length = UInt64(2 << 20)
@@ -221,7 +221,7 @@ struct LiveTests {
         #expect(r.folios.count == 1 && r.folios[0].thp && r.folios[0].mlocked && r.pagesInMlockedFolios == 512)
         let smaps = try ProcessReading.read(pid: agent.pid).smaps.entry(containing: arena)
         #expect(smaps?.anonHugePagesKB == 2048 && smaps?.lockedKB == 2048)
-    }
+    } }
 
     @Test func memcgOfSelfIsReadable() throws {
         let cg: MemoryCgroup
