@@ -1,0 +1,198 @@
+import MlockModel
+
+/// How each observable of a step is compared, and what a mismatch looks like.
+///
+/// The page layer and the VMA layer are compared exactly. The global counters are
+/// compared as deltas between two settled readings, the model's arena delta plus what
+/// the scenario process's own pages outside the arena did (read from their kpageflags),
+/// against the system-wide delta.
+struct StepComparison {
+    var checks: [Check] = []
+    var divergences: [Divergence] = []
+
+    /// Observables that other processes can move (global counters): a mismatch there
+    /// is confirmed only when it reproduces on a second run of the scenario.
+    static let noisy: Set<String> = Set(Counters.fieldNames)
+
+    var onlyNoisyDiverged: Bool {
+        !divergences.isEmpty && divergences.allSatisfy { Self.noisy.contains($0.observable) }
+    }
+
+    mutating func record(_ step: Int, _ op: String, _ observable: String,
+                         expected: String, observed: String) {
+        let ok = expected == observed
+        checks.append(Check(step: step, observable: observable, passed: ok))
+        if !ok {
+            divergences.append(Divergence(step: step, op: op, observable: observable,
+                                          expected: expected, observed: observed))
+        }
+    }
+
+    mutating func skip(_ step: Int, _ observable: String, _ why: String) {
+        checks.append(Check(step: step, observable: observable, passed: true, skipped: why))
+    }
+}
+
+/// What the page layer can tell on this run.
+enum PageLayer {
+    /// PFNs and kpageflags: present, zero page, PG_mlocked, PG_unevictable per page.
+    case exact
+    /// Only pagemap's present bit (no PFN without root), with the reason.
+    case presenceOnly(String)
+}
+
+extension StepComparison {
+    mutating func compare(step: Int, op: Op, predicted: StepView, observed: StepView,
+                          pageLayer: PageLayer) {
+        let name = op.description
+        record(step, name, "result", expected: predicted.result.description, observed: observed.result.description)
+        record(step, name, "vmas", expected: Self.layout(predicted.vmas), observed: Self.layout(observed.vmas))
+        record(step, name, "smaps", expected: Self.smaps(predicted.vmas), observed: Self.smaps(observed.vmas))
+        record(step, name, "VmLck", expected: "\(predicted.vmLckKB) kB", observed: "\(observed.vmLckKB) kB")
+        switch pageLayer {
+        case .exact:
+            record(step, name, "pages", expected: Self.pageDiff(predicted.pages, against: observed.pages, exact: true),
+                   observed: Self.pageDiff(observed.pages, against: predicted.pages, exact: true))
+        case .presenceOnly(let why):
+            record(step, name, "pages.present",
+                   expected: Self.pageDiff(predicted.pages, against: observed.pages, exact: false),
+                   observed: Self.pageDiff(observed.pages, against: predicted.pages, exact: false))
+            skip(step, "pages", why)
+        }
+    }
+
+    /// Compares counter deltas; `skipGlobal` names why the global counters cannot be
+    /// read exactly (nil when they can).
+    mutating func compareCounters(step: Int, op: Op, expected: Counters, observed: Counters,
+                                  foldUnavailable: String?, unattributable: String? = nil) {
+        let name = op.description
+        for (i, field) in Counters.fieldNames.enumerated() {
+            if let why = unattributable { skip(step, field, why); continue }
+            // Mlocked and Unevictable are vmstat items folded lazily per CPU; events are
+            // summed over CPUs at read time and are exact without folding.
+            if i < 2, let why = foldUnavailable { skip(step, field, why); continue }
+            record(step, name, field, expected: Self.signed(expected.fields[i]), observed: Self.signed(observed.fields[i]))
+        }
+    }
+
+    static func signed(_ v: Int64) -> String { v >= 0 ? "+\(v)" : "\(v)" }
+
+    static func layout(_ vmas: [VMAView]) -> String {
+        vmas.isEmpty ? "(none)" : vmas.map { v in
+            "\(Arena.describe(v.start))-\(Arena.describe(v.end)) \(v.prot)\(v.shared ? "s" : "p")\(v.locked ? " lo" : "")"
+        }.joined(separator: ", ")
+    }
+
+    static func smaps(_ vmas: [VMAView]) -> String {
+        vmas.isEmpty ? "(none)" : vmas.map { "Rss=\($0.rssKB) Locked=\($0.lockedKB)" }.joined(separator: ", ")
+    }
+
+    /// The pages of `mine` that differ from `other`, as "A+0x3000 M" items; equal maps
+    /// render the same string on both sides, so the comparison reads well either way.
+    static func pageDiff(_ mine: [UInt64: PageView], against other: [UInt64: PageView], exact: Bool) -> String {
+        let keys = Set(mine.keys).union(other.keys).sorted()
+        var diffs: [String] = []
+        var total = 0
+        for k in keys {
+            let a = mine[k] ?? .absent, b = other[k] ?? .absent
+            let same = exact ? a == b : a.present == b.present
+            if !same {
+                total += 1
+                if diffs.count < 8 { diffs.append("\(Arena.describe(k)) \(exact ? a.glyph : (a.present ? "p" : "."))") }
+            }
+        }
+        if total == 0 { return "\(keys.count) pages as expected" }
+        return diffs.joined(separator: " ") + (total > diffs.count ? " (+\(total - diffs.count) more)" : "")
+    }
+}
+
+extension Arena {
+    /// An address as "A+0x2000" when it is in the arena.
+    static func describe(_ a: UInt64) -> String {
+        contains(a) || a == base + size ? "A+0x" + String(a - base, radix: 16) : "0x" + String(a, radix: 16)
+    }
+}
+
+/// A page map of the arena: one line per VMA, one glyph per page (see PageView.glyph),
+/// predicted above observed.
+func pageMap(predicted: StepView, observed: StepView, presenceOnly: Bool = false) -> [String] {
+    var lines: [String] = [presenceOnly
+        ? "legend: . absent  p present (page flags not readable: presence only)"
+        : "legend: . absent  z zero page  p present  M mlocked+unevictable  m mlocked only  u unevictable only"]
+    let ranges = (predicted.vmas + observed.vmas).map { ($0.start, $0.end) }
+    var seen = Set<UInt64>()
+    for (start, end) in ranges.sorted(by: { $0.0 < $1.0 }) where seen.insert(start).inserted {
+        func row(_ v: StepView) -> String {
+            var s = ""
+            var a = start
+            while a < end && s.count < 128 {
+                let p = v.pages[a] ?? .absent
+                s.append(presenceOnly ? (p.present ? "p" : ".") : p.glyph)
+                a += pageSize
+            }
+            return s + (a < end ? "…" : "")
+        }
+        lines.append("\(Arena.describe(start))-\(Arena.describe(end)) expected \(row(predicted))")
+        lines.append(String(repeating: " ", count: Arena.describe(start).count + Arena.describe(end).count + 1)
+                     + " observed \(row(observed))")
+    }
+    return lines
+}
+
+extension Op: CustomStringConvertible {
+    public var description: String {
+        func a(_ x: UInt64) -> String { Arena.describe(x) }
+        func l(_ x: UInt64) -> String { x == UInt64.max ? "ULONG_MAX" : (x % pageSize == 0 ? "\(x / pageSize)p" : "\(x)") }
+        switch self {
+        case let .createObject(slot, kind, pages, filled):
+            return "create \(kind.rawValue) obj\(slot) \(pages)p\(filled ? " filled" : "")"
+        case let .map(addr, len, prot, backing, flags):
+            var f: [String] = []
+            if flags.contains(.locked) { f.append("MAP_LOCKED") }
+            if flags.contains(.populate) { f.append("MAP_POPULATE") }
+            if flags.contains(.noreserve) { f.append("MAP_NORESERVE") }
+            return "mmap(\(a(addr)), \(l(len)), \(prot), \(backing)\(f.isEmpty ? "" : ", " + f.joined(separator: "|")))"
+        case let .munmap(addr, len): return "munmap(\(a(addr)), \(l(len)))"
+        case let .mprotect(addr, len, prot): return "mprotect(\(a(addr)), \(l(len)), \(prot))"
+        case let .mremap(old, oldLen, newLen, flags, newAddr):
+            return "mremap(\(a(old)), \(l(oldLen)), \(l(newLen)), \(flags)\(flags & UAPI.MREMAP_FIXED != 0 ? ", \(a(newAddr))" : ""))"
+        case let .touch(addr, len, write): return "\(write ? "write" : "read")(\(a(addr)), \(l(len)))"
+        case let .mlock(addr, len): return "mlock(\(a(addr)), \(l(len)))"
+        case let .mlock2(addr, len, flags):
+            return "mlock2(\(a(addr)), \(l(len)), \(flags == UAPI.MLOCK_ONFAULT ? "MLOCK_ONFAULT" : "\(flags)"))"
+        case let .munlock(addr, len): return "munlock(\(a(addr)), \(l(len)))"
+        case let .mlockall(flags):
+            var f: [String] = []
+            if flags & UAPI.MCL_CURRENT != 0 { f.append("MCL_CURRENT") }
+            if flags & UAPI.MCL_FUTURE != 0 { f.append("MCL_FUTURE") }
+            if flags & UAPI.MCL_ONFAULT != 0 { f.append("MCL_ONFAULT") }
+            let rest = flags & ~(UAPI.MCL_CURRENT | UAPI.MCL_FUTURE | UAPI.MCL_ONFAULT)
+            if rest != 0 || f.isEmpty { f.append("0x" + String(UInt32(bitPattern: rest), radix: 16)) }
+            return "mlockall(\(f.joined(separator: "|")))"
+        case .munlockall: return "munlockall()"
+        case let .madvise(addr, len, advice): return "madvise(\(a(addr)), \(l(len)), \(adviceName(advice)))"
+        case let .setMemlockLimit(soft, hard):
+            func r(_ v: UInt64) -> String { v == UAPI.RLIM_INFINITY ? "unlimited" : "\(v)" }
+            return "setrlimit(MEMLOCK, \(r(soft)), \(r(hard)))"
+        case .dropCapIpcLock: return "drop CAP_IPC_LOCK"
+        }
+    }
+}
+
+func adviceName(_ advice: Int32) -> String {
+    switch advice {
+    case UAPI.MADV_DONTNEED: return "MADV_DONTNEED"
+    case UAPI.MADV_FREE: return "MADV_FREE"
+    case UAPI.MADV_COLD: return "MADV_COLD"
+    case UAPI.MADV_PAGEOUT: return "MADV_PAGEOUT"
+    case UAPI.MADV_WILLNEED: return "MADV_WILLNEED"
+    case UAPI.MADV_POPULATE_READ: return "MADV_POPULATE_READ"
+    case UAPI.MADV_POPULATE_WRITE: return "MADV_POPULATE_WRITE"
+    case UAPI.MADV_DONTNEED_LOCKED: return "MADV_DONTNEED_LOCKED"
+    case UAPI.MADV_HUGEPAGE: return "MADV_HUGEPAGE"
+    case UAPI.MADV_NOHUGEPAGE: return "MADV_NOHUGEPAGE"
+    case UAPI.MADV_COLLAPSE: return "MADV_COLLAPSE"
+    case UAPI.MADV_REMOVE: return "MADV_REMOVE"
+    default: return "\(advice)"
+    }
+}

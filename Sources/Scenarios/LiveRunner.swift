@@ -1,0 +1,268 @@
+import KernelInterface
+import KernelObserver
+import MlockModel
+
+/// What the machine offers the live suite, probed once per run.
+public struct LiveEnvironment: Codable, Sendable {
+    public var kernelRelease: String
+    public var root: Bool
+    /// /proc/self/pagemap gives PFNs and /proc/kpageflags is readable.
+    public var kpageflags: Bool
+    /// /proc/sys/vm/stat_refresh is writable.
+    public var statRefresh: Bool
+    /// The model profile chosen, and why (uname and the calibration probe).
+    public var profile: String
+    public var profileReason: String
+    /// Why the page layer is not checked exactly, or nil when it is.
+    public var pageLayerUnavailable: String? {
+        if !root { return "not root: no PFNs in pagemap, no kpageflags, no stat_refresh" }
+        if !kpageflags { return "kernel has no /proc/kpageflags (CONFIG_PROC_PAGE_MONITOR off)" }
+        if !statRefresh { return "kernel has no /proc/sys/vm/stat_refresh" }
+        return nil
+    }
+}
+
+public struct RunnerOptions: Sendable {
+    /// Force a model profile instead of choosing by uname and probe.
+    public var profile: KernelProfile?
+    /// Path of lockstep-agent; by default next to the running executable.
+    public var agentPath: String?
+    public init(profile: KernelProfile? = nil, agentPath: String? = nil) {
+        self.profile = profile; self.agentPath = agentPath
+    }
+}
+
+public struct RunnerSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Runs scenarios on the live kernel and on the model in lockstep, one fresh
+/// lockstep-agent process per scenario, and compares every observable after every step.
+/// Used from one thread at a time: every run holds `Exclusive`.
+public final class LiveRunner: @unchecked Sendable {
+    public let environment: LiveEnvironment
+    public let options: RunnerOptions
+    let profile: KernelProfile
+    let agentPath: String
+    let tmpdir: String
+    /// The measuring thread and every agent run on this CPU, so that the agent's
+    /// per-CPU batches and our reads do not race a migration.
+    let cpu: Int
+    let settler: Settler
+    /// The suite never locks more than a quarter of MemAvailable (read at start).
+    let lockBudget: UInt64
+
+    /// A global divergence must reproduce identically before it is reported; a
+    /// scenario whose global counters moved differently is run again, at most this often.
+    static let maxAttempts = 4
+
+    public init(options: RunnerOptions = RunnerOptions()) throws {
+        self.options = options
+        let release = (try? Sys.unameRelease()) ?? "unknown"
+        let root = Sys.geteuid() == 0
+        let kpf = Sys.canRead("/proc/kpageflags")
+        let refresh = Sys.canWrite("/proc/sys/vm/stat_refresh")
+        let chosen = options.profile.map { ($0, "forced by --profile") } ?? Profiles.choose(release: release)
+        profile = chosen.0
+        environment = LiveEnvironment(kernelRelease: release, root: root, kpageflags: kpf, statRefresh: refresh,
+                                      profile: chosen.0.rawValue, profileReason: chosen.1)
+        if let path = options.agentPath {
+            agentPath = path
+        } else {
+            agentPath = Sys.executableDirectory() + "/lockstep-agent"
+        }
+        guard Sys.canExecute(agentPath) else {
+            throw RunnerSetupError("lockstep-agent not found at \(agentPath) (build it with `swift build`)")
+        }
+        tmpdir = "/tmp"
+        cpu = 0
+        try Sys.pinToCPU(cpu)
+        settler = try Settler()
+        let available = (try? GlobalCounters.read().meminfo["MemAvailable"]) ?? nil
+        lockBudget = (available ?? 0) * 1024 / 4
+    }
+
+    /// Runs one scenario; never throws: setup failures become `.error` results.
+    public func run(_ scenario: Scenario) -> ScenarioResult {
+        Exclusive.run { runAlone(scenario) }
+    }
+
+    func runAlone(_ scenario: Scenario) -> ScenarioResult {
+        // The measuring thread shares the agent's CPU (tests may call from any thread).
+        try? Sys.pinToCPU(cpu)
+        let clock = ContinuousClock()
+        let started = clock.now
+        if let why = skipReason(scenario) {
+            return ScenarioResult(id: scenario.id, verdict: .skip, reason: why)
+        }
+        var previous: [Divergence]?
+        var attempt = 0
+        while true {
+            attempt += 1
+            var result: ScenarioResult
+            var onlyNoisy = false
+            do {
+                (result, onlyNoisy) = try runOnce(scenario)
+            } catch {
+                result = ScenarioResult(id: scenario.id, verdict: .error, reason: "\(error)")
+            }
+            result.retries = attempt - 1
+            result.seconds = (clock.now - started).seconds
+            guard onlyNoisy, attempt < Self.maxAttempts else {
+                if onlyNoisy { result.reason = "global counters diverged on \(attempt) attempts, differently each time (another process moving them?)" }
+                return result
+            }
+            // The same divergence twice is the kernel's, not noise.
+            if let p = previous, p.map(\.description) == result.divergences.map(\.description) {
+                result.reason = "global counter divergence reproduced on a second run"
+                return result
+            }
+            previous = result.divergences
+        }
+    }
+
+    func skipReason(_ s: Scenario) -> String? {
+        if s.requirements.contains(.root) && !environment.root { return "needs root" }
+        if s.requirements.contains(.pageLayer), let why = environment.pageLayerUnavailable { return why }
+        let need = s.maxLockableBytes + (1 << 20)
+        if need > lockBudget {
+            return "would lock up to \(need >> 20) MiB, more than a quarter of MemAvailable (\(lockBudget >> 20) MiB)"
+        }
+        return nil
+    }
+
+    /// One run of a scenario in a fresh agent. Returns the result and whether its only
+    /// divergences were in global counters (candidates for noise).
+    func runOnce(_ scenario: Scenario) throws -> (ScenarioResult, Bool) {
+        let agent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir)
+        defer { agent.kill() }
+        let observer = try ProcessObserver(pid: agent.pid)
+        let start = try observer.start()
+        var model = KernelModel(profile: profile, setup: ProcessSetup(
+            foreign: start.state.foreign.map { ForeignVMA(start: $0.start, end: $0.end, prot: $0.prot,
+                                                    special: $0.special, locked: $0.locked) },
+            memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock))
+
+        let pageLayer: PageLayer = environment.pageLayerUnavailable.map { .presenceOnly($0) } ?? .exact
+        let foldUnavailable: String? = environment.statRefresh ? nil
+            : "no stat_refresh (not root): Mlocked/Unevictable keep per-CPU vmstat diffs"
+        var expectedBefore = model.view(result: .ok).counters
+        try settle()
+        var globalBefore = try GlobalCounters.read()
+        var foreignBefore = try observer.foreignPages(start.state.foreign, enabled: pageLayer.isExact)
+        var foreignLockedBefore = start.state.foreign.contains { $0.locked }
+        var comparison = StepComparison()
+
+        for (i, step) in scenario.steps.enumerated() {
+            let predictedResult = model.apply(step.op)
+            let observedResult = try execute(step.op, on: agent)
+            let predicted = model.view(result: predictedResult)
+            try settle()
+            let now = try observer.read()
+            let observed = StepView(result: observedResult, vmas: now.arena, vmLckKB: now.vmLckKB,
+                                    pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
+                                    counters: Counters())
+            let globalAfter = try GlobalCounters.read()
+            let foreignAfter = try observer.foreignPages(now.foreign, enabled: pageLayer.isExact)
+            let foreignLocked = now.foreign.contains { $0.locked }
+            // mlockall and munlockall reach the agent's own mappings too; without the
+            // page layer what their pages did cannot be read, so no counter is attributable.
+            let countersUnattributable: String? = !pageLayer.isExact && (foreignLocked || foreignLockedBefore)
+                ? "the step (un)locked the agent's own mappings, whose pages cannot be read without the page layer"
+                : nil
+
+            comparison.compare(step: i, op: step.op, predicted: predicted, observed: observed, pageLayer: pageLayer)
+            let expectedDelta = (predicted.counters - expectedBefore) + ForeignPages.delta(from: foreignBefore, to: foreignAfter)
+            comparison.compareCounters(step: i, op: step.op, expected: expectedDelta,
+                                       observed: globalAfter.counters - globalBefore.counters,
+                                       foldUnavailable: foldUnavailable, unattributable: countersUnattributable)
+            if !comparison.divergences.isEmpty {
+                let result = ScenarioResult(id: scenario.id, verdict: .fail, checks: comparison.checks,
+                                            divergences: comparison.divergences,
+                                            pageMap: pageMap(predicted: predicted, observed: observed,
+                                                             presenceOnly: !pageLayer.isExact))
+                return (result, comparison.onlyNoisyDiverged)
+            }
+            expectedBefore = predicted.counters
+            globalBefore = globalAfter
+            foreignBefore = foreignAfter
+            foreignLockedBefore = foreignLocked
+        }
+        return (ScenarioResult(id: scenario.id, verdict: .pass, checks: comparison.checks), false)
+    }
+
+    func settle() throws {
+        let report = try settler.settle()
+        if !report.drained {
+            throw RunnerSetupError("settle could not drain the per-CPU batches: \(report.why ?? "unknown")")
+        }
+    }
+
+    /// Sends one op to the agent; the agent runs exactly one syscall (or touch loop).
+    func execute(_ op: Op, on agent: Agent) throws -> OpResult {
+        let r: AgentReply
+        switch op {
+        case let .createObject(slot, kind, pages, filled):
+            r = try agent.call(LS_CREATE_OBJECT, [UInt64(slot), kind == .memfd ? 0 : 1, pages * pageSize, filled ? 1 : 0])
+            // The fd number is the agent's business; the op succeeds or fails.
+            if r.errno == 0 { return .ok }
+        case let .map(addr, len, prot, backing, flags):
+            var f: Int32 = LS_MAP_FIXED_NOREPLACE
+            var slot: Int64 = -1
+            var offset: UInt64 = 0
+            switch backing {
+            case .privateAnon: f |= MAP_PRIVATE | MAP_ANONYMOUS
+            case .sharedAnon: f |= MAP_SHARED | MAP_ANONYMOUS
+            case let .object(s, shared, pageOffset):
+                f |= shared ? MAP_SHARED : MAP_PRIVATE
+                slot = Int64(s); offset = pageOffset * pageSize
+            }
+            if flags.contains(.locked) { f |= MAP_LOCKED }
+            if flags.contains(.populate) { f |= MAP_POPULATE }
+            if flags.contains(.noreserve) { f |= MAP_NORESERVE }
+            r = try agent.call(LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: f)),
+                                         UInt64(bitPattern: slot), offset])
+        case let .munmap(addr, len): r = try agent.call(LS_MUNMAP, [addr, len])
+        case let .mprotect(addr, len, prot): r = try agent.call(LS_MPROTECT, [addr, len, UInt64(prot.rawValue)])
+        case let .mremap(old, oldLen, newLen, flags, newAddr):
+            r = try agent.call(LS_MREMAP, [old, oldLen, newLen, UInt64(UInt32(bitPattern: flags)), newAddr])
+        case let .touch(addr, len, write):
+            r = try agent.call(LS_TOUCH, [addr, len, write ? 1 : 0])
+        case let .mlock(addr, len): r = try agent.call(LS_MLOCK, [addr, len])
+        case let .mlock2(addr, len, flags): r = try agent.call(LS_MLOCK2, [addr, len, UInt64(flags)])
+        case let .munlock(addr, len): r = try agent.call(LS_MUNLOCK, [addr, len])
+        case let .mlockall(flags): r = try agent.call(LS_MLOCKALL, [UInt64(UInt32(bitPattern: flags))])
+        case .munlockall: r = try agent.call(LS_MUNLOCKALL, [])
+        case let .madvise(addr, len, advice): r = try agent.call(LS_MADVISE, [addr, len, UInt64(UInt32(bitPattern: advice))])
+        case let .setMemlockLimit(soft, hard): r = try agent.call(LS_SETRLIMIT, [UInt64(RLIMIT_MEMLOCK_RESOURCE), soft, hard])
+        case .dropCapIpcLock: r = try agent.call(LS_DROP_CAP, [UInt64(CAP_IPC_LOCK_NUMBER)])
+        }
+        return OpResult(ret: r.ret, errno: r.errno)
+    }
+}
+
+let RLIMIT_MEMLOCK_RESOURCE = 8
+let CAP_IPC_LOCK_NUMBER = 14
+let MAP_SHARED: Int32 = 0x01
+let MAP_PRIVATE: Int32 = 0x02
+let MAP_ANONYMOUS: Int32 = 0x20
+let MAP_LOCKED: Int32 = 0x2000
+let MAP_NORESERVE: Int32 = 0x4000
+let MAP_POPULATE: Int32 = 0x8000
+let LS_MAP_FIXED_NOREPLACE: Int32 = 0x100000
+
+extension PageLayer {
+    var isExact: Bool { if case .exact = self { return true } else { return false } }
+}
+
+extension Divergence: CustomStringConvertible {
+    public var description: String { "\(step) \(observable) \(expected) \(observed)" }
+}
+
+extension Duration {
+    var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

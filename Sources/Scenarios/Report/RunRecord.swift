@@ -1,0 +1,76 @@
+/// What one run leaves under results/<kernel release>/<run id>/record.json. Plain
+/// Codable values: the front end fills them in and encodes them (sorted keys, pretty).
+public struct RunRecord: Codable, Sendable {
+    /// Bumped when a field changes meaning.
+    public var format = 1
+    public var tool = "lockstep"
+    /// UTC timestamp and pid, e.g. "20261123T112233Z-4242".
+    public var runID: String
+    public var command: [String]
+    /// `uname -r`, and what `uname -a` prints.
+    public var kernelRelease: String
+    public var uname: String
+    public var profile: String
+    public var profileReason: String
+    public var profileForced: Bool
+    public var machine: Machine
+    public var thp: THPSettings
+    public var root: Bool
+    public var pageLayer: PageLayerStatus
+    /// ISO 8601, UTC.
+    public var startTime: String
+    public var durationSeconds: Double
+    /// Set when the runner could not start: every scenario is then an error with this reason.
+    public var setupError: String?
+    public var totals: Tally
+    public var exitCode: Int32
+    public var scenarios: [ScenarioResult]
+
+    public init(runID: String, command: [String], kernelRelease: String, uname: String, profile: String,
+                profileReason: String, profileForced: Bool, machine: Machine, thp: THPSettings, root: Bool,
+                pageLayer: PageLayerStatus, startTime: String, durationSeconds: Double, setupError: String?,
+                scenarios: [ScenarioResult]) {
+        self.runID = runID; self.command = command; self.kernelRelease = kernelRelease; self.uname = uname
+        self.profile = profile; self.profileReason = profileReason; self.profileForced = profileForced
+        self.machine = machine; self.thp = thp; self.root = root; self.pageLayer = pageLayer
+        self.startTime = startTime; self.durationSeconds = durationSeconds; self.setupError = setupError
+        self.scenarios = scenarios
+        totals = Tally(scenarios)
+        exitCode = totals.exitCode.rawValue
+    }
+
+    public struct Machine: Codable, Sendable {
+        public var nproc: Int
+        public var memTotalKB: UInt64?
+        public var memAvailableKB: UInt64?
+        public init(nproc: Int, memTotalKB: UInt64?, memAvailableKB: UInt64?) {
+            self.nproc = nproc; self.memTotalKB = memTotalKB; self.memAvailableKB = memAvailableKB
+        }
+    }
+
+    /// /sys/kernel/mm/transparent_hugepage/{enabled,defrag,shmem_enabled} as the kernel
+    /// prints them ("always [madvise] never"); nil when the file is absent.
+    public struct THPSettings: Codable, Sendable {
+        public var enabled: String?
+        public var defrag: String?
+        public var shmemEnabled: String?
+        /// mTHP: hugepages-<size>kB/enabled for each size the kernel offers (6.8 on).
+        public var sizes: [String: String]
+        public init(enabled: String?, defrag: String?, shmemEnabled: String?, sizes: [String: String] = [:]) {
+            self.enabled = enabled; self.defrag = defrag; self.shmemEnabled = shmemEnabled; self.sizes = sizes
+        }
+    }
+
+    public struct PageLayerStatus: Codable, Sendable {
+        /// PFNs + kpageflags + stat_refresh: the page layer is checked exactly.
+        public var exact: Bool
+        public var kpageflags: Bool
+        public var statRefresh: Bool
+        /// Why it is not exact; nil when it is.
+        public var unavailable: String?
+        public init(exact: Bool, kpageflags: Bool, statRefresh: Bool, unavailable: String?) {
+            self.exact = exact; self.kpageflags = kpageflags; self.statRefresh = statRefresh
+            self.unavailable = unavailable
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import MlockModel
+
+/// What a scenario needs from the machine; a scenario whose requirement is not met is
+/// skipped with the requirement's reason, never passed.
+public enum Requirement: String, Hashable, Sendable, Codable {
+    /// Page-layer truth: pagemap PFNs + kpageflags, and stat_refresh (root only).
+    case pageLayer
+    /// Changing credentials or limits in the scenario process (root, to give them up).
+    case root
+}
+
+/// One step: an op, and a short note saying why it is there.
+public struct Step: Sendable {
+    public var op: Op
+    public var note: String
+    public init(_ op: Op, _ note: String = "") { self.op = op; self.note = note }
+}
+
+/// A named sequence of ops, run on the model and on the kernel in lockstep.
+public struct Scenario: Sendable {
+    public var id: String
+    public var summary: String
+    /// The reference tests whose checks this scenario covers ("selftests/mlock2-tests#3").
+    public var covers: [String]
+    public var requirements: Set<Requirement>
+    public var steps: [Step]
+
+    public init(id: String, summary: String, covers: [String] = [], requirements: Set<Requirement> = [],
+                steps: [Step]) {
+        self.id = id; self.summary = summary; self.covers = covers
+        self.requirements = requirements; self.steps = steps
+    }
+
+    /// Builds a scenario with a `ScenarioBuilder`, which hands out arena addresses.
+    public init(_ id: String, _ summary: String, covers: [String] = [], requires: Set<Requirement> = [],
+                _ build: (inout ScenarioBuilder) -> Void) {
+        var b = ScenarioBuilder()
+        build(&b)
+        self.init(id: id, summary: summary, covers: covers, requirements: requires, steps: b.steps)
+    }
+}
+
+/// A range of the arena reserved for one mapping. Regions are 2 MiB aligned and spaced
+/// so that neighbouring mappings never merge unless a scenario places them adjacently
+/// on purpose (`adjacent(to:)`).
+public struct Region: Sendable {
+    public var addr: UInt64
+    public var pages: UInt64
+    public var length: UInt64 { pages * pageSize }
+    public var end: UInt64 { addr + length }
+    public func page(_ i: UInt64) -> UInt64 { addr + i * pageSize }
+}
+
+public struct ScenarioBuilder {
+    public private(set) var steps: [Step] = []
+    private var next: UInt64 = Arena.base
+    private static let slot: UInt64 = 2 << 20
+
+    public init() {}
+
+    /// Reserves `pages` pages at the next free 2 MiB-aligned slot, with at least one
+    /// unmapped 2 MiB slot after it.
+    public mutating func region(pages: UInt64) -> Region {
+        let r = Region(addr: next, pages: pages)
+        let slots = (pages * pageSize + Self.slot - 1) / Self.slot + 1
+        next += slots * Self.slot
+        return r
+    }
+
+    /// A region starting right at the end of `other` (so that the kernel may merge them).
+    public mutating func adjacent(to other: Region, pages: UInt64) -> Region {
+        let r = Region(addr: other.end, pages: pages)
+        precondition(r.end + Self.slot <= next || r.addr >= next, "adjacent region overlaps a later one")
+        if r.end > next { next = (r.end + 2 * Self.slot - 1) / Self.slot * Self.slot }
+        return r
+    }
+
+    public mutating func step(_ op: Op, _ note: String = "") { steps.append(Step(op, note)) }
+
+    // Conveniences that read like the syscalls.
+    public mutating func map(_ r: Region, _ prot: Prot = .rw, _ backing: Backing = .privateAnon,
+                             _ flags: MapFlags = [], _ note: String = "") {
+        step(.map(addr: r.addr, length: r.length, prot: prot, backing: backing, flags: flags), note)
+    }
+    public mutating func touch(_ r: Region, write: Bool = true, _ note: String = "") {
+        step(.touch(addr: r.addr, length: r.length, write: write), note)
+    }
+    public mutating func mlock(_ r: Region, _ note: String = "") { step(.mlock(addr: r.addr, length: r.length), note) }
+    public mutating func mlock2(_ r: Region, flags: UInt32, _ note: String = "") {
+        step(.mlock2(addr: r.addr, length: r.length, flags: flags), note)
+    }
+    public mutating func munlock(_ r: Region, _ note: String = "") { step(.munlock(addr: r.addr, length: r.length), note) }
+    public mutating func munmap(_ r: Region, _ note: String = "") { step(.munmap(addr: r.addr, length: r.length), note) }
+}
+
+/// Where a range of pages inside a region starts and how long it is, for ops on parts.
+public extension Region {
+    func sub(_ firstPage: UInt64, _ count: UInt64) -> Region {
+        precondition(firstPage + count <= pages)
+        return Region(addr: page(firstPage), pages: count)
+    }
+}
+
+public extension Scenario {
+    /// The most memory the scenario can lock: every byte it maps or grows by, and
+    /// every object page it creates (the agent's own mappings come on top: about 1 MiB).
+    var maxLockableBytes: UInt64 {
+        steps.reduce(0) { sum, step in
+            switch step.op {
+            case let .map(_, length, _, _, _): return sum &+ length
+            case let .mremap(_, oldLength, newLength, _, _): return sum &+ (newLength > oldLength ? newLength - oldLength : 0)
+            case let .createObject(_, _, pages, _): return sum &+ pages * pageSize
+            default: return sum
+            }
+        }
+    }
+}

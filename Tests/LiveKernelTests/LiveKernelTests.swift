@@ -1,0 +1,43 @@
+import Testing
+import Scenarios
+
+/// Every catalog scenario on the live kernel, each in its own lockstep-agent process,
+/// compared step by step with the model. Serialized: scenarios read global counters.
+@Suite("Live kernel", .serialized)
+struct LiveKernelTests {
+    static let runner = Result { try LiveRunner() }
+
+    @Test("scenario agrees with the model at every step", arguments: Catalog.all.map(\.id))
+    func scenario(_ id: String) throws {
+        let runner = try Self.runner.get()
+        let scenario = try #require(Catalog.scenario(id: id))
+        let result = runner.run(scenario)
+        switch result.verdict {
+        case .pass:
+            let made = result.checks.filter { $0.skipped == nil }
+            // A pass must rest on checks that were really made, one set per step at least.
+            #expect(made.count >= scenario.steps.count, "\(id): only \(made.count) checks made")
+            let skipped = Set(result.checks.compactMap(\.skipped))
+            if !skipped.isEmpty { print("\(id): checks skipped: \(skipped.sorted().joined(separator: "; "))") }
+        case .skip:
+            try Test.cancel("\(id) skipped: \(result.reason)")
+        case .fail, .error:
+            let table: [String] = result.divergences.map {
+                "step \($0.step) \($0.op): \($0.observable) expected \($0.expected), observed \($0.observed)"
+            }
+            let detail = (table + result.pageMap).joined(separator: "\n")
+            Issue.record("\(id) \(result.verdict.rawValue): \(result.reason)\n\(detail)")
+        }
+    }
+
+    @Test("the catalog has 100+ scenarios with unique ids, each with steps and a summary")
+    func catalogShape() {
+        let ids = Catalog.all.map(\.id)
+        #expect(ids.count >= 100)
+        #expect(Set(ids).count == ids.count)
+        for s in Catalog.all {
+            #expect(!s.steps.isEmpty, "\(s.id) has no steps")
+            #expect(!s.summary.isEmpty, "\(s.id) has no summary")
+        }
+    }
+}
