@@ -35,5 +35,6 @@ let package = Package(
         .testTarget(name: "MlockModelTests", dependencies: ["MlockModel"]),
         .testTarget(name: "ObserverTests", dependencies: ["KernelObserver"]),
         .testTarget(name: "LiveKernelTests", dependencies: ["Scenarios", "KernelObserver", "lockstep-agent"]),
+        .testTarget(name: "ReportTests", dependencies: ["Scenarios"]),
     ]
 )
