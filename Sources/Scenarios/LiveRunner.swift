@@ -13,12 +13,23 @@ public struct LiveEnvironment: Codable, Sendable {
     /// The model profile chosen, and why (uname and the calibration probe).
     public var profile: String
     public var profileReason: String
+    /// Why per-page flags (PFNs + kpageflags) cannot be read, or nil when they can.
+    public var pageFlagsUnavailable: String? {
+        if !root { return "not root: no PFNs in pagemap, no kpageflags" }
+        if !kpageflags { return "/proc/kpageflags cannot be read (CONFIG_PROC_PAGE_MONITOR off, or hidden)" }
+        return nil
+    }
+    /// Why per-CPU vmstat diffs cannot be folded, or nil when they can.
+    public var foldUnavailable: String? {
+        if !root { return "not root: no stat_refresh, Mlocked/Unevictable keep per-CPU vmstat diffs" }
+        if !statRefresh { return "kernel has no /proc/sys/vm/stat_refresh: Mlocked/Unevictable keep per-CPU vmstat diffs" }
+        return nil
+    }
     /// Why the page layer is not checked exactly, or nil when it is.
     public var pageLayerUnavailable: String? {
         if !root { return "not root: no PFNs in pagemap, no kpageflags, no stat_refresh" }
-        if !kpageflags { return "kernel has no /proc/kpageflags (CONFIG_PROC_PAGE_MONITOR off)" }
-        if !statRefresh { return "kernel has no /proc/sys/vm/stat_refresh" }
-        return nil
+        let missing = [pageFlagsUnavailable, foldUnavailable].compactMap { $0 }
+        return missing.isEmpty ? nil : missing.joined(separator: "; ")
     }
 }
 
@@ -61,7 +72,7 @@ public final class LiveRunner: @unchecked Sendable {
         self.options = options
         let release = (try? Sys.unameRelease()) ?? "unknown"
         let root = Sys.geteuid() == 0
-        let kpf = Sys.canRead("/proc/kpageflags")
+        let kpf = root && Self.kpageflagsWork()
         let refresh = Sys.canWrite("/proc/sys/vm/stat_refresh")
         let chosen = options.profile.map { ($0, "forced by --profile") } ?? Profiles.choose(release: release)
         profile = chosen.0
@@ -122,9 +133,18 @@ public final class LiveRunner: @unchecked Sendable {
         }
     }
 
+    /// Reads the flags of a page of our own: kpageflags must exist, answer, and see a PFN.
+    static func kpageflagsWork() -> Bool {
+        guard let page = try? ScratchPage(), let reader = try? PageFlagsReader(pid: Sys.pid) else { return false }
+        page.touch()
+        let address = UInt64(UInt(bitPattern: page.address))
+        guard let range = try? reader.read(start: address, pages: 1), let p = range.first else { return false }
+        return p.present && p.pfn != 0 && p.raw != 0
+    }
+
     func skipReason(_ s: Scenario) -> String? {
         if s.requirements.contains(.root) && !environment.root { return "needs root" }
-        if s.requirements.contains(.pageLayer), let why = environment.pageLayerUnavailable { return why }
+        if s.requirements.contains(.pageLayer), let why = environment.pageFlagsUnavailable { return why }
         let need = s.maxLockableBytes + (1 << 20)
         if need > lockBudget {
             return "would lock up to \(need >> 20) MiB, more than a quarter of MemAvailable (\(lockBudget >> 20) MiB)"
@@ -144,9 +164,8 @@ public final class LiveRunner: @unchecked Sendable {
                                                     special: $0.special, locked: $0.locked) },
             memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock))
 
-        let pageLayer: PageLayer = environment.pageLayerUnavailable.map { .presenceOnly($0) } ?? .exact
-        let foldUnavailable: String? = environment.statRefresh ? nil
-            : "no stat_refresh (not root): Mlocked/Unevictable keep per-CPU vmstat diffs"
+        let pageLayer: PageLayer = environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact
+        let foldUnavailable = environment.foldUnavailable
         var expectedBefore = model.view(result: .ok).counters
         try settle()
         var globalBefore = try GlobalCounters.read()

@@ -67,17 +67,17 @@ enum Suite {
         }
 
         if let why = pageLayerWhy, setupError == nil {
-            let needing = scenarios.filter { $0.requirements.contains(.pageLayer) || (!root && $0.requirements.contains(.root)) }.count
+            let needing = scenarios.filter { ($0.requirements.contains(.pageLayer) && env?.pageFlagsUnavailable != nil) || (!root && $0.requirements.contains(.root)) }.count
             if getenv("LOCKSTEP_ROOT_NOTED") != nil {
                 // run.sh has said that root is needed; add only what it cannot know.
                 if needing > 0 {
                     Out.err("\(needing) of \(scenarios.count) scenarios need the exact page layer and are skipped (\(why))")
                 }
             } else if needing == 0 {
-                Out.err("page layer not checked exactly (\(why)): its checks are marked not made. Run as root for the exact page layer.")
+                Out.err("page layer not checked exactly (\(why)): its checks are marked not made." + (root ? "" : " Run as root for the exact page layer."))
             } else {
                 Out.err("page layer not checked exactly (\(why)): \(needing) of \(scenarios.count) scenarios need it and are skipped; "
-                        + "the rest run with their page-layer checks marked not made. Run as root for the exact page layer.")
+                        + "the rest run with their page-layer checks marked not made." + (root ? "" : " Run as root for the exact page layer."))
             }
         }
 
