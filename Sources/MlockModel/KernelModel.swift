@@ -1,0 +1,199 @@
+// The reference model of the kernel's locked-memory accounting, for one scenario
+// process. `apply` predicts each syscall's return value and errno and updates the
+// state; `view` gives the settled observables (per-CPU LRU/mlock batches drained,
+// vmstat folded).
+//
+// Kernel reference for every rule: Linux 6.18 (mm/mlock.c, mm/mmap.c, mm/vma.c,
+// mm/mprotect.c, mm/mremap.c, mm/madvise.c, mm/gup.c, mm/memory.c, mm/swap.c,
+// mm/rmap.c, fs/proc/task_mmu.c). Comments cite the function each rule comes from.
+//
+// Scope v1: order-0 folios only (no THP/mTHP, no large page-cache folios); kinds:
+// private anon, shared anon, memfd (shmem) and regular files mapped shared or private.
+// `.pre518` differs only where that is cheap (see PageLayer.swift and README notes).
+
+/// A VMA of the scenario process outside the arena (its binary, libc, stack, vdso...).
+public struct ForeignVMA: Hashable, Sendable {
+    public var start: UInt64
+    public var end: UInt64
+    public var prot: Prot
+    /// VM_IO / VM_PFNMAP / VM_DONTEXPAND / VM_MIXEDMAP (smaps VmFlags io/pf/de/mm):
+    /// never gets VM_LOCKED, not counted.
+    public var special: Bool
+    /// VM_LOCKED at the start.
+    public var locked: Bool
+    public init(start: UInt64, end: UInt64, prot: Prot, special: Bool, locked: Bool) {
+        self.start = start; self.end = end; self.prot = prot
+        self.special = special; self.locked = locked
+    }
+}
+
+/// The scenario process as it is before the first op.
+public struct ProcessSetup: Sendable {
+    /// The initial address space outside the arena.
+    public var foreign: [ForeignVMA]
+    /// RLIMIT_MEMLOCK in bytes (UAPI.RLIM_INFINITY = unlimited).
+    public var memlockSoft: UInt64
+    public var memlockHard: UInt64
+    /// CAP_IPC_LOCK in the effective set at start.
+    public var capIpcLock: Bool
+    /// read_ahead_kb of the block device holding the agent's regular-file objects
+    /// (/sys/class/bdi/<dev>/read_ahead_kb; 128 on most machines, 8192 on the lab VM).
+    /// A fault on a page of a regular file that is not cached reads around it
+    /// (do_sync_mmap_readahead), which decides which pages a later fault-around maps.
+    public var fileReadAheadKB: UInt64
+    public init(foreign: [ForeignVMA], memlockSoft: UInt64, memlockHard: UInt64, capIpcLock: Bool,
+                fileReadAheadKB: UInt64 = 128) {
+        self.foreign = foreign; self.memlockSoft = memlockSoft
+        self.memlockHard = memlockHard; self.capIpcLock = capIpcLock
+        self.fileReadAheadKB = fileReadAheadKB
+    }
+}
+
+public struct KernelModel: Sendable {
+    public let profile: KernelProfile
+
+    /// Where the model places a mapping whose address the kernel chooses itself
+    /// (mremap MREMAP_MAYMOVE without MREMAP_FIXED when the VMA cannot grow in place,
+    /// or a DONTUNMAP hint that is not free). The kernel puts it below mmap_base,
+    /// outside the arena, at an address the model cannot know: a prediction at or above
+    /// this base means "some address outside the arena". Scenarios that need exact
+    /// addresses use MREMAP_FIXED inside the arena.
+    public static let kernelChosenAddressBase: UInt64 = 0x7000_0000_0000
+
+    // VMA layer
+    var vmas: [VMA] = []
+    var lockedVM: UInt64 = 0            // mm->locked_vm, pages
+    var defFlags: VMFlags = []          // mm->def_flags & VM_LOCKED_MASK
+    var memlockSoft: UInt64
+    var memlockHard: UInt64
+    var capIpcLock: Bool
+    /// The scenario process starts as root with CAP_SYS_RESOURCE; no op drops it.
+    var capSysResource = true
+
+    // Page layer
+    var ptes: [UInt64: PTE] = [:]
+    var folios: [Int: Folio] = [:]
+    var objects: [Int: BackingObject] = [:]
+    var objectForSlot: [Int: Int] = [:]
+    var counters = Counters()
+
+    /// ra->ra_pages for regular files (read_ahead_kb / 4).
+    let readAroundPages: UInt64
+
+    var nextID = 1
+    var nextKernelChosen = KernelModel.kernelChosenAddressBase
+
+    public init(profile: KernelProfile, setup: ProcessSetup) {
+        self.profile = profile
+        self.memlockSoft = setup.memlockSoft
+        self.memlockHard = setup.memlockHard
+        self.capIpcLock = setup.capIpcLock
+        self.readAroundPages = setup.fileReadAheadKB / (pageSize >> 10)
+        for f in setup.foreign.sorted(by: { $0.start < $1.start }) where f.end > f.start {
+            var flags = VMFlags(prot: f.prot)
+            if f.special { flags.insert(.special) }
+            // A special VMA never has VM_LOCKED (mmap_region / mlock_fixup filters).
+            if f.locked && !f.special { flags.insert(.locked) }
+            let id = newID()
+            vmas.append(VMA(start: pageDown(f.start), end: pageAlign(f.end), flags: flags,
+                            file: .foreign(id), pgoff: 0, anonVma: nil))
+            if flags.contains(.locked) { lockedVM += vmas[vmas.count - 1].pages }
+        }
+    }
+
+    mutating func newID() -> Int { defer { nextID += 1 }; return nextID }
+
+    /// Predicts the syscall's return value/errno and updates the state.
+    public mutating func apply(_ op: Op) -> OpResult {
+        switch op {
+        case let .createObject(slot, kind, pages, filled):
+            return createObject(slot: slot, kind: kind, pages: pages, filled: filled)
+        case let .map(addr, length, prot, backing, flags):
+            return mmap(addr: addr, length: length, prot: prot, backing: backing, flags: flags)
+        case let .munmap(addr, length):
+            return result(munmapSyscall(addr: addr, length: length))
+        case let .mprotect(addr, length, prot):
+            return result(mprotect(start: addr, length: length, prot: prot))
+        case let .mremap(old, oldLength, newLength, flags, newAddr):
+            return mremap(addr: old, oldLength: oldLength, newLength: newLength, flags: flags, newAddr: newAddr)
+        case let .touch(addr, length, write):
+            return touch(addr: addr, length: length, write: write)
+        case let .mlock(addr, length):
+            return result(doMlock(start: addr, length: length, flags: .locked))
+        case let .mlock2(addr, length, flags):
+            // SYSCALL mlock2: flags other than MLOCK_ONFAULT -> EINVAL, before anything else.
+            if flags & ~UAPI.MLOCK_ONFAULT != 0 { return .fail(Err.EINVAL) }
+            let vmFlags: VMFlags = flags & UAPI.MLOCK_ONFAULT != 0 ? [.locked, .lockOnFault] : .locked
+            return result(doMlock(start: addr, length: length, flags: vmFlags))
+        case let .munlock(addr, length):
+            return result(munlock(start: addr, length: length))
+        case let .mlockall(flags):
+            return result(mlockall(flags: flags))
+        case .munlockall:
+            // SYSCALL munlockall: apply_mlockall_flags(0) clears def_flags and VM_LOCKED
+            // from every VMA; always returns 0.
+            applyMlockallFlags(0)
+            return .ok
+        case let .madvise(addr, length, advice):
+            return result(madvise(start: addr, length: length, advice: advice))
+        case let .setMemlockLimit(soft, hard):
+            return result(setMemlockLimit(soft: soft, hard: hard))
+        case .dropCapIpcLock:
+            capIpcLock = false
+            return .ok
+        }
+    }
+
+    func result(_ errno: Int32) -> OpResult { errno == 0 ? .ok : .fail(errno) }
+
+    // MARK: - credentials and limits
+
+    /// can_do_mlock(): RLIMIT_MEMLOCK soft limit != 0, or CAP_IPC_LOCK.
+    var canDoMlock: Bool { memlockSoft != 0 || capIpcLock }
+    /// rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT.
+    var lockLimitPages: UInt64 { memlockSoft >> pageShift }
+
+    /// mlock_future_ok() (mm/mmap.c): a VM_LOCKED mapping growing by `bytes` must keep
+    /// locked_vm within RLIMIT_MEMLOCK unless CAP_IPC_LOCK.
+    func mlockFutureOK(locked: Bool, bytes: UInt64) -> Bool {
+        if !locked || capIpcLock { return true }
+        return (bytes >> pageShift) &+ lockedVM <= lockLimitPages
+    }
+
+    /// setrlimit(RLIMIT_MEMLOCK) (kernel/sys.c do_prlimit): soft > hard -> EINVAL; raising
+    /// the hard limit needs CAP_SYS_RESOURCE -> EPERM.
+    mutating func setMemlockLimit(soft: UInt64, hard: UInt64) -> Int32 {
+        if soft > hard { return Err.EINVAL }
+        if hard > memlockHard && !capSysResource { return Err.EPERM }
+        memlockSoft = soft
+        memlockHard = hard
+        return 0
+    }
+
+    // MARK: - objects
+
+    /// The agent's object table size (lockstep-agent MAX_OBJECTS).
+    static let agentObjectSlots = 16
+
+    /// createObject: memfd_create or an unlinked temporary file, ftruncate'd to `pages`
+    /// pages; `filled` pwrites every page, leaving it in the page cache, on the
+    /// evictable LRU, unmapped. As the agent: a bad slot -> EINVAL, a slot in use ->
+    /// EBUSY. On success the agent returns the new fd, which the model cannot know: it
+    /// predicts 0.
+    mutating func createObject(slot: Int, kind: ObjectKind, pages: UInt64, filled: Bool) -> OpResult {
+        if slot < 0 || slot >= Self.agentObjectSlots { return .fail(Err.EINVAL) }
+        if objectForSlot[slot] != nil { return .fail(Err.EBUSY) }
+        let id = newID()
+        var obj = BackingObject(kind: kind == .memfd ? .memfd : .file, pages: pages)
+        if filled {
+            for i in 0..<pages {
+                let fid = newID()
+                folios[fid] = Folio(anon: false, file: .object(id), index: i)
+                obj.cache[i] = fid
+            }
+        }
+        objects[id] = obj
+        objectForSlot[slot] = id
+        return .ok
+    }
+}

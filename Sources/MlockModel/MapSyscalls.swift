@@ -1,0 +1,188 @@
+// mmap, munmap, mprotect and touch.
+
+extension KernelModel {
+    // MARK: - mmap (mm/mmap.c do_mmap, mm/vma.c __mmap_region)
+
+    mutating func mmap(addr: UInt64, length: UInt64, prot: Prot, backing: Backing, flags: MapFlags) -> OpResult {
+        // do_mmap: len 0 -> EINVAL; PAGE_ALIGN(len) wrapping to 0 -> ENOMEM.
+        if length == 0 { return .fail(Err.EINVAL) }
+        let len = pageAlign(length)
+        if len == 0 { return .fail(Err.ENOMEM) }
+        // __get_unmapped_area (MAP_FIXED_NOREPLACE implies MAP_FIXED): too long or past
+        // TASK_SIZE -> ENOMEM; then an unaligned address -> EINVAL.
+        if len > taskSize || addr > taskSize - len { return .fail(Err.ENOMEM) }
+        if offsetInPage(addr) != 0 { return .fail(Err.EINVAL) }
+        // MAP_FIXED_NOREPLACE: any overlap -> EEXIST.
+        if intersects(addr, addr + len) { return .fail(Err.EEXIST) }
+        // MAP_LOCKED needs can_do_mlock() -> EPERM.
+        if flags.contains(.locked) && !canDoMlock { return .fail(Err.EPERM) }
+        // vm_flags = prot | MAP_LOCKED->VM_LOCKED | mm->def_flags (MCL_FUTURE).
+        var vmFlags = VMFlags(prot: prot)
+        if flags.contains(.locked) { vmFlags.insert(.locked) }
+        vmFlags.formUnion(defFlags)
+        // mlock_future_ok(): VM_LOCKED over RLIMIT_MEMLOCK without CAP_IPC_LOCK -> EAGAIN.
+        if !mlockFutureOK(locked: vmFlags.contains(.locked), bytes: len) { return .fail(Err.EAGAIN) }
+
+        var file: FileRef? = nil
+        var pgoff = addr >> pageShift              // private anon: pgoff = addr >> PAGE_SHIFT
+        switch backing {
+        case .privateAnon:
+            break
+        case .sharedAnon:
+            vmFlags.insert(.shared)                // shmem_zero_setup: a new shmem file
+            let id = newID()
+            objects[id] = BackingObject(kind: .sharedAnon, pages: len >> pageShift)
+            file = .sharedAnon(id)
+            pgoff = 0
+        case let .object(slot, shared, pageOffset):
+            guard let id = objectForSlot[slot] else { return .fail(Err.EBADF) }
+            if shared { vmFlags.insert(.shared) }
+            file = .object(id)
+            pgoff = pageOffset
+        }
+        // MAP_NORESERVE -> VM_NORESERVE (overcommit heuristic mode); accountable_mapping():
+        // private writable mappings without VM_NORESERVE get VM_ACCOUNT.
+        if flags.contains(.noreserve) { vmFlags.insert(.noreserve) }
+        if vmFlags.intersection([.noreserve, .shared, .write]) == .write { vmFlags.insert(.account) }
+
+        // __mmap_region: merge with a compatible neighbour, else a new VMA.
+        let v = VMA(start: addr, end: addr + len, flags: vmFlags, file: file, pgoff: pgoff, anonVma: nil)
+        insertVMA(v)
+        // __mmap_complete: locked_vm += pages of a VM_LOCKED (non-special) mapping.
+        if vmFlags.contains(.locked) { lockedVM += len >> pageShift }
+        // do_mmap -> vm_mmap_pgoff: populate when VM_LOCKED or MAP_POPULATE, ignoring
+        // errors (mm_populate); populate_vma_page_range skips VM_LOCKONFAULT VMAs.
+        if vmFlags.contains(.locked) || flags.contains(.populate) {
+            _ = mmPopulate(addr, len, ignoreErrors: true)
+        }
+        return OpResult(ret: Int64(bitPattern: addr), errno: 0)
+    }
+
+    // MARK: - munmap (mm/vma.c do_vmi_munmap)
+
+    mutating func munmapSyscall(addr: UInt64, length: UInt64) -> Int32 {
+        // Unaligned start, start past TASK_SIZE, len > TASK_SIZE - start -> EINVAL;
+        // PAGE_ALIGN(len) == 0 -> EINVAL. Holes are fine.
+        if offsetInPage(addr) != 0 || addr > taskSize || length > taskSize - addr { return Err.EINVAL }
+        let end = addr + pageAlign(length)
+        if end == addr { return Err.EINVAL }
+        unmapRange(addr, end)
+        return 0
+    }
+
+    /// Unmaps [start, end): zap the pages (munlocking those of VM_LOCKED VMAs), split
+    /// the edge VMAs, drop the rest; locked_vm -= pages of VM_LOCKED parts removed
+    /// (vms_gather_munmap_vmas / vms_complete_munmap_vmas).
+    mutating func unmapRange(_ start: UInt64, _ end: UInt64) {
+        guard intersects(start, end) else { return }
+        zap(start, end)
+        splitAround(start, end)
+        var i = firstIndex(endAbove: start) ?? vmas.count
+        while i < vmas.count && vmas[i].start < end {
+            let v = vmas[i]
+            if v.flags.contains(.locked) { lockedVM -= v.pages }
+            if case let .sharedAnon(id)? = v.file, !vmas.contains(where: { $0.file == v.file && $0.start != v.start }) {
+                dropSharedAnonObject(id)
+            }
+            vmas.remove(at: i)
+            i = firstIndex(endAbove: start) ?? vmas.count
+        }
+    }
+
+    /// The last VMA of a MAP_SHARED|MAP_ANONYMOUS mapping is gone: its shmem file is
+    /// released and its page cache freed.
+    mutating func dropSharedAnonObject(_ id: Int) {
+        guard let obj = objects[id] else { return }
+        for (_, fid) in obj.cache {
+            if let f = folios[fid], f.maps.isEmpty { freeFolio(fid) }
+        }
+        objects[id] = nil
+    }
+
+    // MARK: - mprotect (mm/mprotect.c do_mprotect_pkey, mprotect_fixup)
+
+    mutating func mprotect(start: UInt64, length: UInt64, prot: Prot) -> Int32 {
+        if offsetInPage(start) != 0 { return Err.EINVAL }
+        if length == 0 { return 0 }
+        let len = pageAlign(length)
+        let end = start &+ len
+        if end <= start { return Err.ENOMEM }
+        if prot.rawValue & ~Int32(7) != 0 { return Err.EINVAL }   // arch_validate_prot
+        // The first VMA must contain start (no VM_GROWSDOWN in scenarios) -> ENOMEM.
+        guard let first = firstIndex(endAbove: start), vmas[first].start < end else { return Err.ENOMEM }
+        if vmas[first].start > start { return Err.ENOMEM }
+        var tmp = vmas[first].start
+        var nstart = start
+        while let i = firstIndex(endAbove: nstart), vmas[i].start < end {
+            // A hole after VMAs already changed -> ENOMEM, the changes stay.
+            if vmas[i].start != tmp { return Err.ENOMEM }
+            let pieceEnd = min(vmas[i].end, end)
+            // newflags: the requested rwx replace the old ones, the rest is kept.
+            let newFlags = vmas[i].flags.subtracting(.access).union(VMFlags(prot: prot))
+            let j = mprotectFixup(i, nstart, pieceEnd, newFlags)
+            tmp = vmas[j].end
+            nstart = tmp
+        }
+        if tmp < end { return Err.ENOMEM }
+        return 0
+    }
+
+    /// mprotect_fixup(): VM_ACCOUNT is charged when a private mapping first becomes
+    /// writable and dropped from an anonymous VMA made read-only before it has an
+    /// anon_vma; then vma_modify_flags splits/merges. A private VM_LOCKED VMA becoming
+    /// writable is populated (populate_vma_page_range) to break COW, so zero pages and
+    /// page-cache pages get private copies, and absent pages are faulted in.
+    /// Returns the index of the VMA now covering `start`.
+    mutating func mprotectFixup(_ i: Int, _ start: UInt64, _ end: UInt64, _ requested: VMFlags) -> Int {
+        let old = vmas[i].flags
+        var newFlags = requested
+        if newFlags == old { return i }
+        if newFlags.contains(.write) {
+            if old.intersection([.account, .write, .shared, .noreserve]).isEmpty { newFlags.insert(.account) }
+        } else if old.contains(.account) && vmas[i].isPrivateAnon && vmas[i].anonVma == nil {
+            newFlags.remove(.account)
+        }
+        let j = modifyFlags(i, start, end, newFlags)
+        if old.intersection([.write, .shared, .locked]) == .locked && newFlags.contains(.write) {
+            _ = populateVMARange(j, start, end)
+        }
+        return indexContaining(start) ?? j
+    }
+
+    // MARK: - touch (the agent's loop)
+
+    /// The agent touches `(length + 4095) / 4096` pages (64-bit wrapping) at addr, addr+4096, ... with
+    /// `(void)*p` (read) or `*p = *p` (write: a load, then a store). The load of an
+    /// absent page takes a read fault first -- mapping the zero page, or a file/shmem
+    /// page with fault-around -- even when the store then fails. Any SIGSEGV (no VMA,
+    /// PROT_NONE, a store to a VMA without PROT_WRITE) or SIGBUS (beyond the end of the
+    /// file) stops the loop: -1 EFAULT, with the pages before it touched. Otherwise the
+    /// result is the number of pages touched.
+    mutating func touch(addr: UInt64, length: UInt64, write: Bool) -> OpResult {
+        // lockstep-agent op_touch: pages = (len + page_size - 1) / page_size, in uint64_t.
+        let count = (length &+ (pageSize - 1)) / pageSize
+        var touched: Int64 = 0
+        var k: UInt64 = 0
+        while k < count {
+            let a = pageDown(addr &+ k &* pageSize)
+            guard let i = indexContaining(a) else { return .fail(Err.EFAULT) }
+            let v = vmas[i]
+            // x86 access_error(): a load needs any of VM_READ|VM_WRITE|VM_EXEC.
+            if !v.flags.accessible { return .fail(Err.EFAULT) }
+            if v.isForeign { return .fail(Err.EFAULT) }   // not modelled: scenarios touch the arena
+            if ptes[a] == nil, fault(a, vmaIndex: i, write: false, populate: false) == .sigbus {
+                return .fail(Err.EFAULT)
+            }
+            if write {
+                if !v.flags.contains(.write) { return .fail(Err.EFAULT) }
+                if needsFault(a, write: true), let j = indexContaining(a),
+                   fault(a, vmaIndex: j, write: true, populate: false) == .sigbus {
+                    return .fail(Err.EFAULT)
+                }
+            }
+            touched += 1
+            k += 1
+        }
+        return OpResult(ret: touched, errno: 0)
+    }
+}

@@ -1,0 +1,44 @@
+// Notes on the reference model: what it assumes, how it was checked, what is left.
+//
+// SETTLED STATE. The model applies every per-CPU batch (lru_add, mlock_fbatch) at once,
+// in the order a settled kernel ends with (lru_add before mlock, mm/swap.c
+// lru_add_drain_cpu -> mlock_drain_local). For order-0 folios this gives the exact
+// PG_mlocked / PG_unevictable / mlock_count and event totals when each step starts
+// with drained batches. It does not model counts lost to isolation races (compaction,
+// migration, reclaim): "mlock_count has to be presumed lost" there.
+//
+// ASSUMPTIONS (true for lockstep's agent on the lab VM, worth checking elsewhere):
+// - One scenario process, no fork: every folio's mapcount is its number of PTEs here,
+//   anon_vma chains are singular, an anonymous folio has at most one locked mapping.
+// - Order-0 folios only: THP disabled or "madvise" (scenarios do not MADV_HUGEPAGE),
+//   shmem huge=never, and regular-file page cache in small folios. MADV_HUGEPAGE and
+//   MADV_COLLAPSE only change VMA flags in the model.
+// - fault_around_bytes = 64 KiB (16 pages). Regular files read around a missed fault
+//   with ProcessSetup.fileReadAheadKB (do_sync_mmap_readahead); the mmap_miss cut-off
+//   (MMAP_LOTSAMISS) is not modelled. MADV_WILLNEED caches the whole range.
+// - Overcommit heuristic (MAP_NORESERVE sets VM_NORESERVE). Objects are opened
+//   read-write, one struct file per slot (so adjacent mappings of one slot at
+//   continuing offsets merge). No swap: MADV_PAGEOUT/COLD/FREE leave pages in place.
+// - x86_64, 4-level paging (TASK_SIZE 2^47 - 4096), no protection keys (an exec-only
+//   mapping is readable).
+// - The scenario process keeps CAP_SYS_RESOURCE (raising the hard limit succeeds).
+// - The agent: touch is `(void)*p` or `*p = *p` over (len + 4095) / 4096 pages from
+//   addr; createObject returns an fd (the model predicts 0); 16 object slots.
+//
+// CHECKED ON THE HOST (6.18, root, kpageflags + settled vmstat): every page-layer event
+// pinned by the tests for mlock/munlock/munmap/COW/fault-around/MADV_REMOVE/mremap,
+// smaps PSS thirds, VM_ACCOUNT merges, separate anon_vmas, PROT_NONE mlock + mprotect,
+// mlock(ULONG_MAX) rounding, read-around windows, and the DONTUNMAP locked_vm leak; and
+// a differential fuzzer (random sequences of every op but mlockall(MCL_CURRENT) on
+// private/shared anon, memfd and file objects) agreed with the kernel on every step.
+//
+// TODO (profile granularity): KernelProfile is an mlock era. The host's mremap
+// behaviour (6.16 DONTUNMAP locked_vm double count, 6.17 multi-VMA MREMAP_FIXED move)
+// is tied to `.largeFolio`; kernels 6.7-6.15 have neither. Before 6.16 a failing
+// MREMAP_FIXED could unmap the target before returning EFAULT; the model checks first.
+// `.pre518` covers: file pages not mlocked when faulted outside populate, the
+// try_to_munlock re-mlock event on munlock of a multiply-locked page, no
+// MADV_DONTNEED_LOCKED/MADV_COLLAPSE. Not covered: pre-5.4 double counting of
+// locked_vm on ONFAULT->full, mlock2/MCL_ONFAULT absence before 4.4, MCL_ONFAULT alone
+// being accepted before 5.x, pre-5.18 populate mlocking fault-around pages only when
+// GUP visits them.

@@ -1,0 +1,124 @@
+// Internal state of the reference model: VMAs, page-table entries, folios and the
+// backing objects (page caches) of the scenario process.
+//
+// Everything here is a deliberately small copy of the kernel structures that decide
+// what /proc/PID/smaps, status, pagemap+kpageflags, meminfo and vmstat show:
+//   vm_area_struct -> VMA, pte -> PTE, struct folio -> Folio, address_space -> BackingObject.
+// Only order-0 folios are modelled (scope v1).
+
+/// Linux x86_64 user address space limit with 4-level paging (TASK_SIZE_MAX).
+let taskSize: UInt64 = (1 << 47) - pageSize
+/// fault_around_bytes default (64 KiB) in pages: mm/memory.c fault_around_pages.
+let faultAroundPages: UInt64 = 16
+/// PTRS_PER_PTE on x86_64.
+let ptrsPerPTE: UInt64 = 512
+
+@inline(__always) func pageAlign(_ x: UInt64) -> UInt64 { (x &+ (pageSize - 1)) & ~(pageSize - 1) }
+@inline(__always) func pageDown(_ x: UInt64) -> UInt64 { x & ~(pageSize - 1) }
+@inline(__always) func offsetInPage(_ x: UInt64) -> UInt64 { x & (pageSize - 1) }
+
+/// The vm_flags bits the model needs. Bits that are equal on every VMA the scenarios
+/// can create (VM_MAYREAD/MAYWRITE/MAYEXEC, VM_SOFTDIRTY, which merges ignore) are left out.
+struct VMFlags: OptionSet, Hashable, Sendable {
+    let rawValue: UInt32
+    static let read = VMFlags(rawValue: 1 << 0)
+    static let write = VMFlags(rawValue: 1 << 1)
+    static let exec = VMFlags(rawValue: 1 << 2)
+    /// VM_SHARED | VM_MAYSHARE.
+    static let shared = VMFlags(rawValue: 1 << 3)
+    static let locked = VMFlags(rawValue: 1 << 4)         // VM_LOCKED
+    static let lockOnFault = VMFlags(rawValue: 1 << 5)    // VM_LOCKONFAULT
+    static let account = VMFlags(rawValue: 1 << 6)        // VM_ACCOUNT
+    static let noreserve = VMFlags(rawValue: 1 << 7)      // VM_NORESERVE
+    static let seqRead = VMFlags(rawValue: 1 << 8)        // VM_SEQ_READ
+    static let randRead = VMFlags(rawValue: 1 << 9)       // VM_RAND_READ
+    static let dontCopy = VMFlags(rawValue: 1 << 10)      // VM_DONTCOPY
+    static let hugepage = VMFlags(rawValue: 1 << 11)      // VM_HUGEPAGE
+    static let noHugepage = VMFlags(rawValue: 1 << 12)    // VM_NOHUGEPAGE
+    static let dontDump = VMFlags(rawValue: 1 << 13)      // VM_DONTDUMP
+    static let wipeOnFork = VMFlags(rawValue: 1 << 14)    // VM_WIPEONFORK
+    static let mergeable = VMFlags(rawValue: 1 << 15)     // VM_MERGEABLE (KSM)
+    /// VM_IO / VM_PFNMAP / VM_DONTEXPAND / VM_MIXEDMAP (only foreign VMAs carry it).
+    static let special = VMFlags(rawValue: 1 << 16)
+
+    static let lockedMask: VMFlags = [.locked, .lockOnFault]   // VM_LOCKED_MASK
+    static let access: VMFlags = [.read, .write, .exec]         // VM_ACCESS_FLAGS
+
+    init(rawValue: UInt32) { self.rawValue = rawValue }
+    init(prot: Prot) {
+        var f: VMFlags = []
+        if prot.contains(.read) { f.insert(.read) }
+        if prot.contains(.write) { f.insert(.write) }
+        if prot.contains(.exec) { f.insert(.exec) }
+        self = f
+    }
+    var prot: Prot {
+        var p: Prot = []
+        if contains(.read) { p.insert(.read) }
+        if contains(.write) { p.insert(.write) }
+        if contains(.exec) { p.insert(.exec) }
+        return p
+    }
+    /// vma_is_accessible(): any of VM_READ|VM_WRITE|VM_EXEC.
+    var accessible: Bool { !intersection(.access).isEmpty }
+}
+
+/// The identity of vma->vm_file (pointer equality in the kernel).
+enum FileRef: Hashable, Sendable {
+    /// A backing object instance (memfd or regular file) created by createObject.
+    case object(Int)
+    /// The shmem file behind one MAP_SHARED|MAP_ANONYMOUS mmap (shmem_zero_setup).
+    case sharedAnon(Int)
+    /// A VMA outside the arena: never merges with anything.
+    case foreign(Int)
+}
+
+struct VMA: Sendable {
+    var start: UInt64
+    var end: UInt64
+    var flags: VMFlags
+    /// nil for private anonymous memory (vma_is_anonymous).
+    var file: FileRef?
+    var pgoff: UInt64
+    /// Identity of vma->anon_vma, nil until the first anonymous folio (anon_vma_prepare).
+    var anonVma: Int?
+
+    var pages: UInt64 { (end - start) >> pageShift }
+    var isForeign: Bool { if case .foreign = file { return true }; return false }
+    var isPrivateAnon: Bool { file == nil }
+    var isShared: Bool { flags.contains(.shared) }
+    /// Page-cache index of the page at `addr` (linear_page_index).
+    func index(of addr: UInt64) -> UInt64 { pgoff &+ ((addr - start) >> pageShift) }
+    func contains(_ a: UInt64) -> Bool { a >= start && a < end }
+}
+
+/// What a present page-table entry maps.
+enum PTE: Hashable, Sendable {
+    /// The shared zero page (read fault of private anonymous memory).
+    case zero
+    case folio(Int)
+}
+
+struct Folio: Sendable {
+    /// An anonymous folio (freed when its last mapping goes); otherwise a page-cache
+    /// folio of `file` at `index` that stays in the cache when unmapped.
+    var anon: Bool
+    var file: FileRef?
+    var index: UInt64
+    /// Addresses of the PTEs mapping it (its rmap); count = mapcount.
+    var maps: Set<UInt64> = []
+    var mlocked = false        // PG_mlocked
+    var unevictable = false    // PG_unevictable (on the unevictable "LRU")
+    var mlockCount = 0         // folio->mlock_count
+}
+
+/// A shmem or regular file: its size and page cache.
+struct BackingObject: Sendable {
+    enum Kind: Sendable { case memfd, file, sharedAnon }
+    var kind: Kind
+    var pages: UInt64
+    var cache: [UInt64: Int] = [:]
+}
+
+/// Result of one simulated fault.
+enum FaultResult { case ok, sigbus }

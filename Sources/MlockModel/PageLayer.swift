@@ -1,0 +1,360 @@
+// The page layer: PG_mlocked, PG_unevictable and mlock_count of each folio, the
+// unevictable_pgs_* events, and the faults that create and map folios.
+//
+// The model applies each deferred batch operation at once, in the order the settled
+// kernel ends up applying them. This is exact for order-0 folios when every step
+// starts with empty per-CPU batches (the runner settles with lru_add_drain_all):
+// lru_add_drain_cpu() drains the lru_add batch before mlock_drain_local(), so a new
+// page-cache folio mapped into a VM_LOCKED VMA is first put on the unevictable list by
+// lru_add() (mlock_count = 0, culled) and then __mlock_folio() raises mlock_count to 1,
+// which is what the immediate model computes.
+
+extension KernelModel {
+    // MARK: - mm/mlock.c primitives (5.18+)
+
+    /// mlock_folio(): TestSet PG_mlocked (NR_MLOCK and unevictable_pgs_mlocked on 0->1),
+    /// then, from the batch, __mlock_folio(): a folio already unevictable and mlocked
+    /// gets mlock_count++; otherwise it moves to the unevictable list with
+    /// mlock_count = 1 (unevictable_pgs_culled).
+    mutating func mlockFolio(_ id: Int) {
+        guard var f = folios[id] else { return }
+        if !f.mlocked {
+            f.mlocked = true
+            counters.mlocked += 1
+            counters.pgMlocked += 1
+        }
+        if f.unevictable {
+            f.mlockCount += 1
+        } else {
+            f.unevictable = true
+            f.mlockCount = 1
+            counters.unevictable += 1
+            counters.pgCulled += 1
+        }
+        folios[id] = f
+    }
+
+    /// mlock_new_folio() for a new anonymous folio mapped into a VM_LOCKED VMA
+    /// (folio_add_lru_vma): PG_mlocked set (mlocked +1), then __mlock_new_folio() puts
+    /// it on the unevictable list with mlock_count 1 (culled +1).
+    mutating func mlockNewFolio(_ id: Int) {
+        guard var f = folios[id] else { return }
+        f.mlocked = true
+        f.unevictable = true
+        f.mlockCount = 1
+        counters.mlocked += 1
+        counters.pgMlocked += 1
+        counters.unevictable += 1
+        counters.pgCulled += 1
+        folios[id] = f
+    }
+
+    /// munlock_folio() -> __munlock_folio() (folio on the LRU, so isolated): an
+    /// unevictable folio has mlock_count decremented and stays mlocked while it is
+    /// non-zero; otherwise PG_mlocked is cleared (NR_MLOCK -1, unevictable_pgs_munlocked)
+    /// and the now evictable folio leaves the unevictable list (unevictable_pgs_rescued).
+    ///
+    /// `.pre518` (munlock_vma_page + try_to_munlock): PG_mlocked is cleared, then the
+    /// rmap walk finds another VM_LOCKED mapping and mlocks the page again: net no
+    /// change but unevictable_pgs_mlocked +1 and no munlocked event.
+    mutating func munlockFolio(_ id: Int, otherLockedMapping: Bool) {
+        guard var f = folios[id] else { return }
+        if profile == .pre518 {
+            guard f.mlocked else { return }
+            if otherLockedMapping {
+                counters.pgMlocked += 1
+                return
+            }
+            f.mlocked = false
+            f.mlockCount = 0
+            counters.mlocked -= 1
+            counters.pgMunlocked += 1
+            if f.unevictable {
+                f.unevictable = false
+                counters.unevictable -= 1
+                counters.pgRescued += 1
+            }
+            folios[id] = f
+            return
+        }
+        if f.unevictable {
+            if f.mlockCount > 0 { f.mlockCount -= 1 }
+            if f.mlockCount > 0 { folios[id] = f; return }
+        }
+        if f.mlocked {
+            f.mlocked = false
+            counters.mlocked -= 1
+            counters.pgMunlocked += 1
+        }
+        if f.unevictable {
+            f.unevictable = false
+            counters.unevictable -= 1
+            counters.pgRescued += 1
+        }
+        folios[id] = f
+    }
+
+    /// Whether the folio is mapped at some address other than `except` inside a VMA that
+    /// is VM_LOCKED (for the `.pre518` rmap walk).
+    func mappedLockedElsewhere(_ id: Int, except: UInt64?) -> Bool {
+        guard let f = folios[id] else { return false }
+        for a in f.maps where a != except {
+            if let i = indexContaining(a), isMlockVMA(vmas[i]) { return true }
+        }
+        return false
+    }
+
+    /// (vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED.
+    func isMlockVMA(_ v: VMA) -> Bool { v.flags.contains(.locked) && !v.flags.contains(.special) }
+
+    /// Frees a folio that nothing maps and no page cache holds. A folio still PG_mlocked
+    /// at free is counted as unevictable_pgs_cleared (__folio_put / free_pages_prepare).
+    mutating func freeFolio(_ id: Int) {
+        guard let f = folios[id] else { return }
+        if f.mlocked {
+            counters.mlocked -= 1
+            counters.pgCleared += 1
+        }
+        if f.unevictable { counters.unevictable -= 1 }
+        folios[id] = nil
+    }
+
+    // MARK: - rmap
+
+    /// Maps a page-cache folio at `addr` (set_pte_range -> folio_add_file_rmap_ptes).
+    /// In a VM_LOCKED VMA the rmap hook mlocks it (mlock_vma_folio). `.pre518`:
+    /// page_add_file_rmap did not mlock; only populate (FOLL_MLOCK) did.
+    mutating func mapFileFolio(_ id: Int, at addr: UInt64, vma: VMA, populate: Bool) {
+        ptes[addr] = .folio(id)
+        folios[id]?.maps.insert(addr)
+        if isMlockVMA(vma) && (profile != .pre518 || populate) { mlockFolio(id) }
+    }
+
+    /// Maps a new anonymous folio at `addr` in the VMA at index `i` (do_anonymous_page,
+    /// wp_page_copy, do_cow_fault): anon_vma_prepare, then folio_add_lru_vma, which
+    /// mlocks it when the VMA is VM_LOCKED.
+    mutating func mapNewAnonFolio(at addr: UInt64, vmaIndex i: Int) {
+        anonVmaPrepare(i)
+        let id = newID()
+        folios[id] = Folio(anon: true, file: nil, index: 0, maps: [addr])
+        ptes[addr] = .folio(id)
+        if isMlockVMA(vmas[i]) { mlockNewFolio(id) }
+    }
+
+    /// Removes the PTE at `addr` (zap / COW of the old page): folio_remove_rmap_pte ->
+    /// munlock_vma_folio when the VMA is VM_LOCKED; an anonymous folio is freed with
+    /// its last mapping (after the munlock: tlb flush drains the mlock batch first, so
+    /// unevictable_pgs_cleared stays 0).
+    mutating func unmapPTE(at addr: UInt64, vma: VMA) {
+        guard let pte = ptes.removeValue(forKey: addr) else { return }
+        guard case let .folio(id) = pte else { return }
+        folios[id]?.maps.remove(addr)
+        if isMlockVMA(vma) {
+            munlockFolio(id, otherLockedMapping: profile == .pre518 && mappedLockedElsewhere(id, except: addr))
+        }
+        if let f = folios[id], f.anon, f.maps.isEmpty { freeFolio(id) }
+    }
+
+    /// Addresses of the present PTEs in [start, end), ascending, in time proportional to
+    /// whichever is smaller: the range or the number of PTEs.
+    func presentPTEs(_ start: UInt64, _ end: UInt64) -> [UInt64] {
+        guard start < end else { return [] }
+        if (end - start) >> pageShift <= UInt64(ptes.count) {
+            return stride(from: start, to: end, by: Int(pageSize)).filter { ptes[$0] != nil }
+        }
+        return ptes.keys.filter { $0 >= start && $0 < end }.sorted()
+    }
+
+    /// zap_page_range over [start, end) (munmap, MADV_DONTNEED[_LOCKED]).
+    mutating func zap(_ start: UInt64, _ end: UInt64) {
+        for a in presentPTEs(start, end) {
+            if let i = indexContaining(a) { unmapPTE(at: a, vma: vmas[i]) }
+        }
+    }
+
+    // MARK: - objects
+
+    func object(_ ref: FileRef?) -> BackingObject? {
+        switch ref {
+        case let .object(id)?: return objects[id]
+        case let .sharedAnon(id)?: return objects[id]
+        default: return nil
+        }
+    }
+
+    func objectID(_ ref: FileRef?) -> Int? {
+        switch ref {
+        case let .object(id)?: return id
+        case let .sharedAnon(id)?: return id
+        default: return nil
+        }
+    }
+
+    /// The page-cache folio at `index`, creating it (shmem_get_folio / filemap read of a
+    /// hole: a new, evictable, uptodate folio) if absent.
+    mutating func cacheFolio(_ ref: FileRef, _ index: UInt64) -> Int {
+        let oid = objectID(ref)!
+        if let id = objects[oid]?.cache[index] { return id }
+        let id = newID()
+        folios[id] = Folio(anon: false, file: ref, index: index)
+        objects[oid]?.cache[index] = id
+        return id
+    }
+
+    /// filemap_fault() on a regular-file page that is not cached:
+    /// do_sync_mmap_readahead() reads around it -- ra->start = index - ra_pages/2,
+    /// ra->size = ra_pages, clipped to the file -- (none with VM_RAND_READ; from the
+    /// index on with VM_SEQ_READ), then the fault drops mmap_lock for the I/O and is
+    /// retried, so the retried read fault finds the window cached and fault-around maps
+    /// it. shmem (memfd, shared anon) has no readahead: shmem_fault allocates one page.
+    mutating func readAround(_ v: VMA, _ index: UInt64) {
+        guard let oid = objectID(v.file), let obj = objects[oid], obj.kind == .file,
+              obj.cache[index] == nil, index < obj.pages else { return }
+        var first = index, count: UInt64 = 1
+        if !v.flags.contains(.randRead) && readAroundPages > 0 {
+            first = v.flags.contains(.seqRead) ? index : index - min(index, readAroundPages / 2)
+            count = readAroundPages
+        }
+        let last = min(first + count, obj.pages)
+        for i in first..<last where objects[oid]?.cache[i] == nil { _ = cacheFolio(v.file!, i) }
+    }
+
+    // MARK: - faults (mm/memory.c handle_mm_fault, simplified to order-0 folios)
+
+    /// One fault at page `addr` in the VMA at index `i`. Permission checks are the
+    /// caller's. `populate` marks faults taken by __mm_populate / populate_vma_page_range.
+    mutating func fault(_ addr: UInt64, vmaIndex i: Int, write: Bool, populate: Bool) -> FaultResult {
+        let v = vmas[i]
+        if v.isPrivateAnon {
+            switch ptes[addr] {
+            case nil:
+                if write {
+                    mapNewAnonFolio(at: addr, vmaIndex: i)          // do_anonymous_page
+                } else {
+                    ptes[addr] = .zero                              // zero page, no anon_vma
+                }
+            case .zero?:
+                if write { ptes[addr] = nil; mapNewAnonFolio(at: addr, vmaIndex: i) }  // wp_page_copy
+            case .folio?:
+                break
+            }
+            return .ok
+        }
+        guard let obj = object(v.file) else { return .sigbus }
+        let index = v.index(of: addr)
+        if v.isShared {
+            if ptes[addr] != nil { return .ok }
+            if index >= obj.pages { return .sigbus }                // beyond i_size
+            readAround(v, index)
+            if !write { faultAround(addr, vmaIndex: i, populate: populate) }   // do_read_fault
+            if ptes[addr] == nil {
+                let id = cacheFolio(v.file!, index)                 // __do_fault
+                mapFileFolio(id, at: addr, vma: v, populate: populate)
+            }
+            return .ok
+        }
+        // Private file mapping.
+        switch ptes[addr] {
+        case nil:
+            if index >= obj.pages { return .sigbus }
+            readAround(v, index)
+            if write {
+                _ = cacheFolio(v.file!, index)                       // do_cow_fault reads it,
+                mapNewAnonFolio(at: addr, vmaIndex: i)               // maps a private copy
+            } else {
+                faultAround(addr, vmaIndex: i, populate: populate)
+                if ptes[addr] == nil {
+                    let id = cacheFolio(v.file!, index)
+                    mapFileFolio(id, at: addr, vma: v, populate: populate)
+                }
+            }
+        case let .folio(id)?:
+            if write, let f = folios[id], !f.anon {                  // COW of a page-cache page
+                unmapPTE(at: addr, vma: v)
+                mapNewAnonFolio(at: addr, vmaIndex: i)
+            }
+        case .zero?:
+            break
+        }
+        return .ok
+    }
+
+    /// do_fault_around() -> filemap_map_pages(): a read fault on a file/shmem VMA first
+    /// maps every page already in the page cache in a fault_around_pages window around
+    /// the address, clamped to the VMA, the page table and the file size.
+    mutating func faultAround(_ addr: UInt64, vmaIndex i: Int, populate: Bool) {
+        let v = vmas[i]
+        guard let obj = object(v.file) else { return }
+        let pteOff = (addr >> pageShift) & (ptrsPerPTE - 1)
+        let vmaOff = (addr - v.start) >> pageShift
+        let fromPTE = max(pteOff & ~(faultAroundPages - 1), pteOff - min(pteOff, vmaOff))
+        let toPTE = min(fromPTE + faultAroundPages, ptrsPerPTE, pteOff + v.pages - vmaOff) - 1
+        guard fromPTE <= toPTE else { return }
+        let tableBase = addr - pteOff * pageSize
+        for p in fromPTE...toPTE {
+            let a = tableBase + p * pageSize
+            guard ptes[a] == nil else { continue }
+            let index = v.index(of: a)
+            guard index < obj.pages, let id = obj.cache[index] else { continue }
+            mapFileFolio(id, at: a, vma: v, populate: populate)
+        }
+    }
+
+    // MARK: - populate (mm/gup.c)
+
+    /// populate_vma_page_range(): VM_LOCKONFAULT -> nothing to do; PROT_NONE -> -EFAULT;
+    /// private writable VMAs get write faults (COW broken), the rest read faults with
+    /// FOLL_FORCE. Returns the pages done and the error (EFAULT for SIGBUS) if it stopped.
+    mutating func populateVMARange(_ i: Int, _ start: UInt64, _ end: UInt64) -> (done: UInt64, errno: Int32) {
+        let v = vmas[i]
+        if v.flags.contains(.lockOnFault) { return ((end - start) >> pageShift, 0) }
+        if !v.flags.accessible { return (0, Err.EFAULT) }
+        let write = v.flags.contains(.write) && !v.isShared
+        var a = start
+        var done: UInt64 = 0
+        while a < end {
+            guard let j = indexContaining(a) else { return (done, Err.EFAULT) }
+            if needsFault(a, write: write) {
+                if fault(a, vmaIndex: j, write: write, populate: true) == .sigbus { return (done, Err.EFAULT) }
+            }
+            done += 1
+            a += pageSize
+        }
+        return (done, 0)
+    }
+
+    /// Whether GUP must fault at `a` (follow_page_mask fails): no PTE, or a write to a
+    /// page that is not writable privately (zero page or page-cache page in a private VMA).
+    func needsFault(_ a: UInt64, write: Bool) -> Bool {
+        switch ptes[a] {
+        case nil: return true
+        case .zero?: return write
+        case let .folio(id)?:
+            guard write, let f = folios[id], let i = indexContaining(a) else { return false }
+            return !f.anon && !vmas[i].isShared
+        }
+    }
+
+    /// __mm_populate(start, len, ignore_errors): walk the VMAs of the range, skipping
+    /// VM_IO/VM_PFNMAP (special); with ignore_errors (mmap, mlockall, mremap) an error
+    /// moves on to the next VMA, otherwise it is returned (mlock).
+    mutating func mmPopulate(_ start: UInt64, _ len: UInt64, ignoreErrors: Bool) -> Int32 {
+        let end = start &+ len
+        var nstart = start
+        while nstart < end {
+            guard let i = firstIndex(endAbove: nstart), vmas[i].start < end else { break }
+            let v = vmas[i]
+            var nend = min(end, v.end)
+            if v.flags.contains(.special) || v.isForeign { nstart = nend; continue }
+            if nstart < v.start { nstart = v.start }
+            let (done, err) = populateVMARange(i, nstart, nend)
+            if err != 0 {
+                if ignoreErrors { nstart = nend; continue }
+                return err
+            }
+            nend = nstart + done * pageSize
+            nstart = nend
+        }
+        return 0
+    }
+}

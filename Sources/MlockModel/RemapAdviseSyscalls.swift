@@ -1,0 +1,386 @@
+// mremap (mm/mremap.c, 6.17+ shape) and madvise (mm/madvise.c).
+
+extension KernelModel {
+    // MARK: - mremap
+
+    mutating func mremap(addr: UInt64, oldLength: UInt64, newLength: UInt64, flags: Int32, newAddr: UInt64) -> OpResult {
+        let maymove = flags & UAPI.MREMAP_MAYMOVE != 0
+        let fixed = flags & UAPI.MREMAP_FIXED != 0
+        let dontunmap = flags & UAPI.MREMAP_DONTUNMAP != 0
+        let oldLen = pageAlign(oldLength)
+        let newLen = pageAlign(newLength)
+        // check_mremap_params()
+        if flags & ~(UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED | UAPI.MREMAP_DONTUNMAP) != 0 { return .fail(Err.EINVAL) }
+        if offsetInPage(addr) != 0 { return .fail(Err.EINVAL) }
+        if newLen == 0 || newLen > taskSize { return .fail(Err.EINVAL) }
+        let impliesNewAddr = fixed || dontunmap
+        if impliesNewAddr {
+            if newAddr > taskSize - newLen { return .fail(Err.EINVAL) }
+            if offsetInPage(newAddr) != 0 { return .fail(Err.EINVAL) }
+            if !maymove { return .fail(Err.EINVAL) }
+            if dontunmap && oldLen != newLen { return .fail(Err.EINVAL) }
+            if addr &+ oldLen > newAddr && newAddr &+ newLen > addr { return .fail(Err.EINVAL) }
+        }
+        var req = RemapRequest(addr: addr, oldLen: oldLen, newLen: newLen, newAddr: newAddr,
+                               fixed: fixed, maymove: maymove, dontunmap: dontunmap)
+        let res: Result<UInt64, RemapError>
+        if fixed && oldLen == newLen && hasMultiVMAMove {
+            res = remapMove(&req)                        // vrm_move_only -> remap_move (6.17+)
+        } else {
+            if let err = checkPrepVMA(&req) { return .fail(err.errno) }
+            res = impliesNewAddr ? remapTo(&req) : remapAt(&req)
+        }
+        switch res {
+        case let .failure(e): return .fail(e.errno)
+        case let .success(a):
+            // do_mremap: a VM_LOCKED VMA that grew has its new part populated.
+            if req.populateExpand && req.newLen > req.oldLen {
+                _ = mmPopulate(req.newAddr + req.oldLen, req.newLen - req.oldLen, ignoreErrors: true)
+            }
+            return OpResult(ret: Int64(bitPattern: a), errno: 0)
+        }
+    }
+
+    struct RemapRequest {
+        var addr: UInt64, oldLen: UInt64, newLen: UInt64, newAddr: UInt64
+        var fixed: Bool, maymove: Bool, dontunmap: Bool
+        var populateExpand = false
+    }
+    struct RemapError: Error { var errno: Int32 }
+
+    /// check_prep_vma(): the VMA must contain addr (EFAULT); for a grow or a move: a
+    /// private old_len 0 -> EINVAL; the range may not run past the VMA end (EFAULT,
+    /// except the part a shrink unmaps); a growing VM_LOCKED VMA must pass
+    /// mlock_future_ok() -> EAGAIN, and will be populated.
+    func checkPrepVMA(_ r: inout RemapRequest) -> RemapError? {
+        guard let i = indexContaining(r.addr) else { return RemapError(errno: Err.EFAULT) }
+        let v = vmas[i]
+        let impliesNewAddr = r.fixed || r.dontunmap
+        if !impliesNewAddr { r.newAddr = r.addr }
+        let expand = r.newLen > r.oldLen
+        if !(expand || impliesNewAddr) { return nil }
+        if r.oldLen == 0 && !v.isShared { return RemapError(errno: Err.EINVAL) }
+        if r.dontunmap && v.flags.contains(.special) { return RemapError(errno: Err.EINVAL) }
+        let checkLen = r.newLen < r.oldLen ? r.newLen : r.oldLen
+        if checkLen > v.end - r.addr { return RemapError(errno: Err.EFAULT) }
+        if r.newLen == checkLen { return nil }
+        if v.flags.contains(.locked) { r.populateExpand = true }
+        if v.flags.contains(.special) { return RemapError(errno: Err.EFAULT) }
+        if !mlockFutureOK(locked: v.flags.contains(.locked), bytes: r.newLen - r.oldLen) {
+            return RemapError(errno: Err.EAGAIN)
+        }
+        return nil
+    }
+
+    /// mremap_at(): same size -> addr; shrink -> unmap the tail; grow -> in place when
+    /// [addr, addr+old_len) ends the VMA and the space after it is free
+    /// (vma_merge_extend, locked_vm += delta if VM_LOCKED), else move if MREMAP_MAYMOVE,
+    /// else ENOMEM.
+    mutating func remapAt(_ r: inout RemapRequest) -> Result<UInt64, RemapError> {
+        if r.newLen == r.oldLen { return .success(r.addr) }
+        if r.newLen < r.oldLen {
+            if let e = shrink(&r) { return .failure(e) }
+            return .success(r.addr)
+        }
+        let i = indexContaining(r.addr)!
+        let delta = r.newLen - r.oldLen
+        let v = vmas[i]
+        let newEnd = v.end &+ delta
+        if v.end - r.addr == r.oldLen && newEnd > v.end && newEnd <= taskSize && !intersects(v.end, newEnd) {
+            vmas[i].end = newEnd
+            if i + 1 < vmas.count, canMerge(vmas[i], vmas[i + 1]) {
+                vmas[i].end = vmas[i + 1].end
+                vmas[i].anonVma = vmas[i].anonVma ?? vmas[i + 1].anonVma
+                vmas.remove(at: i + 1)
+            }
+            if v.flags.contains(.locked) { lockedVM += delta >> pageShift }
+            return .success(r.addr)
+        }
+        if !r.maymove { return .failure(RemapError(errno: Err.ENOMEM)) }
+        r.newAddr = kernelChosenAddress(r.newLen)
+        return moveVMA(&r)
+    }
+
+    /// mremap_to(): MREMAP_FIXED first unmaps the target range; a shrink unmaps the
+    /// tail; then the (possibly shrunk) range moves.
+    mutating func remapTo(_ r: inout RemapRequest) -> Result<UInt64, RemapError> {
+        if r.fixed {
+            unmapRange(r.newAddr, r.newAddr + r.newLen)
+            if indexContaining(r.addr) == nil { return .failure(RemapError(errno: Err.EFAULT)) }
+        }
+        if r.newLen < r.oldLen {
+            if let e = shrink(&r) { return .failure(e) }
+            if indexContaining(r.addr) == nil { return .failure(RemapError(errno: Err.EFAULT)) }
+            r.oldLen = r.newLen
+        }
+        if !r.fixed {
+            // DONTUNMAP without FIXED: new_addr is only a hint.
+            if r.newAddr == 0 || intersects(r.newAddr, r.newAddr &+ r.newLen) {
+                r.newAddr = kernelChosenAddress(r.newLen)
+            }
+        }
+        return moveVMA(&r)
+    }
+
+    /// shrink_vma(): do_vmi_munmap(addr + new_len, old_len - new_len), with its EINVAL
+    /// for a range past TASK_SIZE.
+    mutating func shrink(_ r: inout RemapRequest) -> RemapError? {
+        let unmapStart = r.addr + r.newLen
+        let delta = r.oldLen - r.newLen
+        if unmapStart > taskSize || delta > taskSize - unmapStart { return RemapError(errno: Err.EINVAL) }
+        unmapRange(unmapStart, unmapStart + delta)
+        return nil
+    }
+
+    /// remap_move(): MREMAP_FIXED without resize moves every VMA of the source range,
+    /// keeping the gaps between them; a gap at the start -> EFAULT.
+    mutating func remapMove(_ r: inout RemapRequest) -> Result<UInt64, RemapError> {
+        let start = r.addr, end = r.addr &+ r.oldLen
+        if end < start { return .failure(RemapError(errno: Err.EFAULT)) }   // no VMA below a wrapped end
+        var target = r.newAddr
+        var seen = false
+        var lastEnd: UInt64 = 0
+        var res: Result<UInt64, RemapError> = .failure(RemapError(errno: Err.EFAULT))
+        var cursor = start
+        // for_each_vma_range: the iterator resumes after the previous VMA and stops once
+        // that VMA reached the end of the range.
+        while cursor < end, let i = firstIndex(endAbove: cursor), vmas[i].start < end {
+            let v = vmas[i]
+            if !seen && start < v.start { return .failure(RemapError(errno: Err.EFAULT)) }
+            let offset = seen ? v.start - lastEnd : 0
+            lastEnd = v.end
+            let pieceAddr = max(v.start, start)
+            let pieceLen = min(end, v.end) - pieceAddr
+            var sub = RemapRequest(addr: pieceAddr, oldLen: pieceLen, newLen: pieceLen,
+                                   newAddr: target + offset, fixed: true, maymove: true, dontunmap: r.dontunmap)
+            if let e = checkPrepVMA(&sub) { return .failure(e) }
+            let one = remapTo(&sub)
+            guard case let .success(a) = one else { return one }
+            if !seen { res = .success(a) }
+            seen = true
+            target = a + pieceLen
+            cursor = v.end     // the VMA iterator moves past this VMA (a DONTUNMAP source stays)
+        }
+        return res
+    }
+
+    /// move_vma(): copy_vma() creates the destination VMA (same flags, file, anon_vma;
+    /// an unfaulted anonymous VMA takes pgoff = new_addr >> PAGE_SHIFT) and merges it
+    /// with compatible neighbours; the PTEs move without any rmap change, so pages are
+    /// neither mlocked nor munlocked; locked_vm += new_len if VM_LOCKED
+    /// (vrm_stat_account). Then the source range is unmapped (locked_vm -= old_len),
+    /// or with MREMAP_DONTUNMAP the source VMA stays, loses VM_LOCKED|VM_LOCKONFAULT and
+    /// locked_vm is left alone (dontunmap_complete) -- so 6.16+ counts the moved range
+    /// twice in VmLck (see dontunmapCountsTwice).
+    mutating func moveVMA(_ r: inout RemapRequest) -> Result<UInt64, RemapError> {
+        guard let i = indexContaining(r.addr) else { return .failure(RemapError(errno: Err.EFAULT)) }
+        let src = vmas[i]
+        var dst = src
+        dst.start = r.newAddr
+        dst.end = r.newAddr + r.newLen
+        dst.pgoff = src.pgoff &+ ((r.addr - src.start) >> pageShift)
+        if src.isPrivateAnon && src.anonVma == nil { dst.pgoff = r.newAddr >> pageShift }
+        // Move the PTEs and their rmap entries.
+        var moved: [(UInt64, PTE)] = []
+        for a in presentPTEs(r.addr, r.addr + r.oldLen) {
+            if let p = ptes.removeValue(forKey: a) { moved.append((a, p)) }
+        }
+        for (old, p) in moved {
+            let new = old - r.addr + r.newAddr
+            ptes[new] = p
+            if case let .folio(id) = p {
+                folios[id]?.maps.remove(old)
+                folios[id]?.maps.insert(new)
+            }
+        }
+        insertVMA(dst)
+        // Before 6.16, move_vma() returned for MREMAP_DONTUNMAP before adding new_len
+        // to locked_vm, so the locked pages just changed VMA.
+        if src.flags.contains(.locked) && !(r.dontunmap && !dontunmapCountsTwice) {
+            lockedVM += r.newLen >> pageShift
+        }
+        if r.dontunmap {
+            if let k = indexContaining(r.addr) {
+                vmas[k].flags.subtract(.lockedMask)
+                // The whole VMA was emptied: unlink_anon_vmas() drops its anon_vma.
+                if r.addr == src.start && r.addr + r.oldLen == src.end && vmas[k].start == src.start {
+                    vmas[k].anonVma = nil
+                }
+            }
+        } else {
+            unmapRange(r.addr, r.addr + r.oldLen)
+        }
+        return .success(r.newAddr)
+    }
+
+    /// mremap behaviour of the host kernel (6.18) that older kernels lack. The profiles
+    /// are mlock eras, so `.largeFolio` (6.7 on) is taken to mean the host's mremap;
+    /// 6.7-6.15 kernels have neither (TODO: a finer profile or a kernel version).
+    /// 6.17 on: MREMAP_FIXED without resize moves every VMA of the range (remap_move).
+    var hasMultiVMAMove: Bool { profile == .largeFolio }
+    /// 6.16 on: vrm_stat_account() adds new_len to locked_vm before the DONTUNMAP exit,
+    /// and dontunmap_complete() clears VM_LOCKED on the source: the range is counted
+    /// twice and the extra count outlives both VMAs (a locked_vm leak, seen on 6.18).
+    var dontunmapCountsTwice: Bool { profile == .largeFolio }
+
+    mutating func kernelChosenAddress(_ len: UInt64) -> UInt64 {
+        let a = nextKernelChosen
+        nextKernelChosen += pageAlign(len) + (2 << 20)
+        return a
+    }
+
+    // MARK: - madvise
+
+    mutating func madvise(start: UInt64, length: UInt64, advice: Int32) -> Int32 {
+        // madvise_should_skip() / is_valid_madvise()
+        if !Self.validAdvice(advice, profile: profile) { return Err.EINVAL }
+        if offsetInPage(start) != 0 { return Err.EINVAL }
+        let len = pageAlign(length)
+        if length != 0 && len == 0 { return Err.EINVAL }
+        if start &+ len < start { return Err.EINVAL }
+        if len == 0 { return 0 }
+        let end = start + len
+        if advice == UAPI.MADV_POPULATE_READ || advice == UAPI.MADV_POPULATE_WRITE {
+            return madvisePopulate(start, end, write: advice == UAPI.MADV_POPULATE_WRITE)
+        }
+        // madvise_walk_vmas(): holes give ENOMEM at the end but do not stop the walk; an
+        // error from a VMA stops it at once (VMAs before it already done).
+        var unmappedError: Int32 = 0
+        var rstart = start
+        while true {
+            guard let i = firstIndex(endAbove: rstart) else { return Err.ENOMEM }
+            if rstart < vmas[i].start {
+                unmappedError = Err.ENOMEM
+                rstart = vmas[i].start
+                if rstart >= end { break }
+            }
+            let rend = min(vmas[i].end, end)
+            let (err, j) = madviseVMA(i, rstart, rend, advice)
+            if err != 0 { return err }
+            let vend = max(rend, vmas[j].end)
+            if vend >= end { break }
+            rstart = vend
+        }
+        return unmappedError
+    }
+
+    static func validAdvice(_ a: Int32, profile: KernelProfile) -> Bool {
+        switch a {
+        case 0...4, 8...25, 100...103:
+            // MADV_DONTNEED_LOCKED (24) appeared in 5.18; MADV_COLLAPSE (25) in 6.1.
+            if profile == .pre518 && (a == UAPI.MADV_DONTNEED_LOCKED || a == UAPI.MADV_COLLAPSE) { return false }
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// madvise_vma_behavior() on [start, end) inside VMA `i`. Returns the errno and the
+    /// index of the VMA that now covers `start`.
+    mutating func madviseVMA(_ i: Int, _ start: UInt64, _ end: UInt64, _ advice: Int32) -> (Int32, Int) {
+        let v = vmas[i]
+        var newFlags = v.flags
+        switch advice {
+        case UAPI.MADV_DONTNEED, UAPI.MADV_DONTNEED_LOCKED, UAPI.MADV_FREE:
+            // madvise_dontneed_free_valid_vma(): VM_LOCKED (except for DONTNEED_LOCKED)
+            // or VM_PFNMAP -> EINVAL. MADV_FREE only on anonymous VMAs -> EINVAL.
+            if v.flags.contains(.special) { return (Err.EINVAL, i) }
+            if advice != UAPI.MADV_DONTNEED_LOCKED && v.flags.contains(.locked) { return (Err.EINVAL, i) }
+            if advice == UAPI.MADV_FREE {
+                if !v.isPrivateAnon { return (Err.EINVAL, i) }
+                return (0, i)   // lazyfree: pages stay until reclaim
+            }
+            // zap_page_range_single(): each page unmapped, munlocked in a VM_LOCKED VMA
+            // (munlock_vma_folio), anonymous folios freed.
+            zap(start, end)
+            return (0, indexContaining(start) ?? i)
+        case UAPI.MADV_COLD, UAPI.MADV_PAGEOUT:
+            // can_madv_lru_vma(): VM_LOCKED|VM_PFNMAP|VM_HUGETLB -> EINVAL. Otherwise the
+            // model assumes nothing is reclaimed (no swap; see README of the model).
+            if v.flags.contains(.locked) || v.flags.contains(.special) { return (Err.EINVAL, i) }
+            return (0, i)
+        case UAPI.MADV_WILLNEED:
+            // madvise_willneed(): anonymous and shmem VMAs only swap in (nothing here);
+            // a regular file gets vfs_fadvise(POSIX_FADV_WILLNEED) ->
+            // force_page_cache_ra(), which caches up to max(bdi->io_pages, ra_pages)
+            // pages of the range without mapping them. The model caches the whole range
+            // (io_pages is hundreds of pages on common devices; scenarios stay below).
+            if let oid = objectID(v.file), let obj = objects[oid], obj.kind == .file {
+                let first = v.index(of: start)
+                let last = min(first + ((end - start) >> pageShift), obj.pages)
+                if first < last { for k in first..<last { _ = cacheFolio(v.file!, k) } }
+            }
+            return (0, i)
+        case UAPI.MADV_REMOVE:
+            // madvise_remove(): VM_LOCKED -> EINVAL; no file -> EINVAL; not a shared
+            // writable mapping -> EACCES; else punch a hole in the file.
+            if v.flags.contains(.locked) { return (Err.EINVAL, i) }
+            guard v.file != nil, !v.isForeign else { return (Err.EINVAL, i) }
+            if !v.isShared { return (Err.EACCES, i) }   // vma_is_shared_maywrite (VM_MAYWRITE: fd opened rw)
+            punchHole(v.file!, v.index(of: start), (end - start) >> pageShift)
+            return (0, i)
+        case UAPI.MADV_NORMAL: newFlags.subtract([.randRead, .seqRead])
+        case UAPI.MADV_SEQUENTIAL: newFlags.subtract(.randRead); newFlags.insert(.seqRead)
+        case UAPI.MADV_RANDOM: newFlags.subtract(.seqRead); newFlags.insert(.randRead)
+        case UAPI.MADV_DONTFORK: newFlags.insert(.dontCopy)
+        case UAPI.MADV_DOFORK:
+            if v.flags.contains(.special) { return (Err.EINVAL, i) }
+            newFlags.remove(.dontCopy)
+        case UAPI.MADV_HUGEPAGE: newFlags.remove(.noHugepage); newFlags.insert(.hugepage)
+        case UAPI.MADV_NOHUGEPAGE: newFlags.remove(.hugepage); newFlags.insert(.noHugepage)
+        case 12: newFlags.insert(.mergeable)                  // MADV_MERGEABLE
+        case 13: newFlags.remove(.mergeable)                  // MADV_UNMERGEABLE
+        case 16: newFlags.insert(.dontDump)                   // MADV_DONTDUMP
+        case 17:                                              // MADV_DODUMP
+            if v.flags.contains(.special) { return (Err.EINVAL, i) }
+            newFlags.remove(.dontDump)
+        case 18:                                              // MADV_WIPEONFORK
+            if v.file != nil { return (Err.EINVAL, i) }
+            newFlags.insert(.wipeOnFork)
+        case 19: newFlags.remove(.wipeOnFork)                 // MADV_KEEPONFORK
+        case 102:                                             // MADV_GUARD_INSTALL
+            if v.flags.contains(.locked) || v.flags.contains(.special) { return (Err.EINVAL, i) }
+            return (0, i)                                     // TODO: guard markers not modelled
+        default:
+            return (0, i)   // MADV_COLLAPSE, GUARD_REMOVE, HWPOISON, SOFT_OFFLINE: not modelled
+        }
+        // madvise_update_vma(): unchanged flags -> nothing; else vma_modify_flags().
+        if newFlags == v.flags { return (0, i) }
+        let j = modifyFlags(i, start, end, newFlags)
+        return (0, j)
+    }
+
+    /// MADV_REMOVE -> vfs_fallocate(PUNCH_HOLE): every page-cache folio of the hole is
+    /// unmapped from every VMA (munlocked where VM_LOCKED) and dropped from the cache.
+    mutating func punchHole(_ ref: FileRef, _ firstIndex: UInt64, _ count: UInt64) {
+        guard let oid = objectID(ref), let obj = objects[oid] else { return }
+        for idx in firstIndex..<(firstIndex + count) {
+            guard let fid = obj.cache[idx] else { continue }
+            for a in folios[fid]?.maps ?? [] {
+                if let k = indexContaining(a) { unmapPTE(at: a, vma: vmas[k]) }
+            }
+            objects[oid]?.cache[idx] = nil
+            if let f = folios[fid], f.maps.isEmpty { freeFolio(fid) }
+        }
+    }
+
+    /// madvise_populate() -> faultin_page_range(): page by page; no VMA -> ENOMEM,
+    /// missing permission (read needs VM_READ, write VM_WRITE, no FOLL_FORCE) -> EINVAL,
+    /// SIGBUS -> EFAULT; the pages before the failure stay populated.
+    mutating func madvisePopulate(_ start: UInt64, _ end: UInt64, write: Bool) -> Int32 {
+        var a = start
+        while a < end {
+            guard let i = indexContaining(a) else { return Err.ENOMEM }
+            let v = vmas[i]
+            if write ? !v.flags.contains(.write) : !v.flags.contains(.read) { return Err.EINVAL }
+            if v.flags.contains(.special) { return Err.EINVAL }   // check_vma_flags: VM_IO|VM_PFNMAP
+            if v.isForeign { a += pageSize; continue }          // foreign pages are not modelled
+            // GUP faults (FOLL_MLOCK before 5.18, so `populate: true` for .pre518).
+            if needsFault(a, write: write) {
+                if fault(a, vmaIndex: i, write: write, populate: true) == .sigbus { return Err.EFAULT }
+            }
+            a += pageSize
+        }
+        return 0
+    }
+}

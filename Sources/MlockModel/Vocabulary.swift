@@ -1,0 +1,279 @@
+// The words shared by the model, the live layer and the scenarios: operations on an
+// address space, and the observables the kernel reports after each one.
+//
+// Addresses are absolute user virtual addresses (UInt64) so that unaligned starts,
+// zero lengths and ULONG_MAX lengths reach the model exactly as they reach the kernel.
+// Scenarios place their mappings inside a fixed arena (see `Arena`) so that model and
+// kernel agree on every address without translation.
+
+public let pageSize: UInt64 = 4096
+public let pageShift: UInt64 = 12
+
+/// Where scenarios map memory: a fixed, otherwise empty range of the scenario
+/// process's address space. Mappings are made with MAP_FIXED_NOREPLACE inside it.
+public enum Arena {
+    public static let base: UInt64 = 0x2000_0000_0000
+    public static let size: UInt64 = 1 << 40
+    public static func contains(_ address: UInt64) -> Bool {
+        address >= base && address < base + size
+    }
+}
+
+/// Memory protection, as PROT_* bits.
+public struct Prot: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let read = Prot(rawValue: 1)
+    public static let write = Prot(rawValue: 2)
+    public static let exec = Prot(rawValue: 4)
+    public static let none: Prot = []
+    public static let rw: Prot = [.read, .write]
+    public var description: String {
+        (contains(.read) ? "r" : "-") + (contains(.write) ? "w" : "-") + (contains(.exec) ? "x" : "-")
+    }
+}
+
+/// A backing object the scenario creates before mapping it: memfd (shmem) or a
+/// regular file (an unlinked temporary file on a disk filesystem). Identified by a
+/// small slot number chosen by the scenario.
+public enum ObjectKind: String, Hashable, Sendable, Codable {
+    case memfd
+    case file
+}
+
+/// What a mapping is backed by.
+public enum Backing: Hashable, Sendable, CustomStringConvertible {
+    case privateAnon
+    case sharedAnon
+    /// An object slot mapped MAP_SHARED (true) or MAP_PRIVATE (false), from a page offset.
+    case object(slot: Int, shared: Bool, pageOffset: UInt64)
+
+    public var description: String {
+        switch self {
+        case .privateAnon: return "private anon"
+        case .sharedAnon: return "shared anon"
+        case let .object(slot, shared, off): return "obj\(slot) \(shared ? "shared" : "private")+\(off)"
+        }
+    }
+}
+
+/// mmap flags the model understands beyond the backing (MAP_FIXED_NOREPLACE is implied).
+public struct MapFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let locked = MapFlags(rawValue: 1 << 0)     // MAP_LOCKED
+    public static let populate = MapFlags(rawValue: 1 << 1)   // MAP_POPULATE
+    public static let noreserve = MapFlags(rawValue: 1 << 2)  // MAP_NORESERVE
+    /// MAP_DROPPABLE (6.11+): a private anon mapping type (0x08 in place of MAP_PRIVATE)
+    /// whose pages the kernel may drop; never VM_LOCKED.
+    public static let droppable = MapFlags(rawValue: 1 << 3)
+}
+
+/// Raw flag values, as the kernel's UAPI defines them, so that ops can carry invalid
+/// combinations unchanged.
+public enum UAPI {
+    public static let MLOCK_ONFAULT: UInt32 = 0x01
+    public static let MCL_CURRENT: Int32 = 1
+    public static let MCL_FUTURE: Int32 = 2
+    public static let MCL_ONFAULT: Int32 = 4
+    public static let MREMAP_MAYMOVE: Int32 = 1
+    public static let MREMAP_FIXED: Int32 = 2
+    public static let MREMAP_DONTUNMAP: Int32 = 4
+    public static let MADV_NORMAL: Int32 = 0
+    public static let MADV_RANDOM: Int32 = 1
+    public static let MADV_SEQUENTIAL: Int32 = 2
+    public static let MADV_WILLNEED: Int32 = 3
+    public static let MADV_DONTNEED: Int32 = 4
+    public static let MADV_FREE: Int32 = 8
+    public static let MADV_REMOVE: Int32 = 9
+    public static let MADV_DONTFORK: Int32 = 10
+    public static let MADV_DOFORK: Int32 = 11
+    public static let MADV_HUGEPAGE: Int32 = 14
+    public static let MADV_NOHUGEPAGE: Int32 = 15
+    public static let MADV_COLD: Int32 = 20
+    public static let MADV_PAGEOUT: Int32 = 21
+    public static let MADV_POPULATE_READ: Int32 = 22
+    public static let MADV_POPULATE_WRITE: Int32 = 23
+    public static let MADV_DONTNEED_LOCKED: Int32 = 24
+    public static let MADV_COLLAPSE: Int32 = 25
+    public static let RLIM_INFINITY: UInt64 = ~0
+}
+
+/// errno values the model predicts (Linux x86_64 numbering).
+public enum Err {
+    public static let EPERM: Int32 = 1
+    public static let ENOENT: Int32 = 2
+    public static let EBADF: Int32 = 9
+    public static let EAGAIN: Int32 = 11
+    public static let ENOMEM: Int32 = 12
+    public static let EACCES: Int32 = 13
+    public static let EFAULT: Int32 = 14
+    public static let EBUSY: Int32 = 16
+    public static let EEXIST: Int32 = 17
+    public static let EINVAL: Int32 = 22
+    public static let ENOSYS: Int32 = 38
+    public static let EOPNOTSUPP: Int32 = 95
+
+    public static func name(_ e: Int32) -> String {
+        switch e {
+        case 0: return "0"
+        case EPERM: return "EPERM"
+        case ENOENT: return "ENOENT"
+        case EBADF: return "EBADF"
+        case EAGAIN: return "EAGAIN"
+        case ENOMEM: return "ENOMEM"
+        case EACCES: return "EACCES"
+        case EFAULT: return "EFAULT"
+        case EBUSY: return "EBUSY"
+        case EEXIST: return "EEXIST"
+        case EINVAL: return "EINVAL"
+        case ENOSYS: return "ENOSYS"
+        case EOPNOTSUPP: return "EOPNOTSUPP"
+        default: return "errno \(e)"
+        }
+    }
+}
+
+/// One step of a scenario. Every case maps to exactly one syscall (or one loop of
+/// touches) in the scenario process.
+public enum Op: Hashable, Sendable {
+    /// Create backing object `slot` of `pages` pages; `filled` writes every page
+    /// (with pwrite, one page at a time) so that it is in the page cache.
+    case createObject(slot: Int, kind: ObjectKind, pages: UInt64, filled: Bool)
+    /// mmap(addr, length, prot, backing | flags | MAP_FIXED_NOREPLACE).
+    case map(addr: UInt64, length: UInt64, prot: Prot, backing: Backing, flags: MapFlags)
+    case munmap(addr: UInt64, length: UInt64)
+    case mprotect(addr: UInt64, length: UInt64, prot: Prot)
+    /// mremap(old, oldLength, newLength, flags, newAddr); newAddr used with MREMAP_FIXED.
+    case mremap(old: UInt64, oldLength: UInt64, newLength: UInt64, flags: Int32, newAddr: UInt64)
+    /// Touch one byte in every page of [addr, addr+length), in order: read or write.
+    /// Returns the number of pages touched; a page that faults (SIGSEGV/SIGBUS) stops
+    /// the loop with -1 EFAULT, the pages before it touched.
+    case touch(addr: UInt64, length: UInt64, write: Bool)
+    case mlock(addr: UInt64, length: UInt64)
+    case mlock2(addr: UInt64, length: UInt64, flags: UInt32)
+    case munlock(addr: UInt64, length: UInt64)
+    case mlockall(flags: Int32)
+    case munlockall
+    case madvise(addr: UInt64, length: UInt64, advice: Int32)
+    /// setrlimit(RLIMIT_MEMLOCK, soft, hard) in the scenario process.
+    case setMemlockLimit(soft: UInt64, hard: UInt64)
+    /// Drop CAP_IPC_LOCK from the scenario process's effective and permitted sets.
+    case dropCapIpcLock
+}
+
+/// A syscall's outcome: the raw return value and errno (0 when it succeeded).
+public struct OpResult: Hashable, Sendable, CustomStringConvertible {
+    public var ret: Int64
+    public var errno: Int32
+    public init(ret: Int64, errno: Int32) { self.ret = ret; self.errno = errno }
+    public static let ok = OpResult(ret: 0, errno: 0)
+    public static func fail(_ e: Int32) -> OpResult { OpResult(ret: -1, errno: e) }
+    public var description: String { errno == 0 ? "\(ret)" : "-1 \(Err.name(errno))" }
+}
+
+/// One VMA of the arena, as /proc/PID/smaps shows it.
+public struct VMAView: Hashable, Sendable, CustomStringConvertible {
+    public var start: UInt64
+    public var end: UInt64
+    public var prot: Prot
+    public var shared: Bool
+    /// `lo` in VmFlags (VM_LOCKED).
+    public var locked: Bool
+    /// smaps Rss and Locked, in kB.
+    public var rssKB: UInt64
+    public var lockedKB: UInt64
+    public init(start: UInt64, end: UInt64, prot: Prot, shared: Bool, locked: Bool, rssKB: UInt64, lockedKB: UInt64) {
+        self.start = start; self.end = end; self.prot = prot; self.shared = shared
+        self.locked = locked; self.rssKB = rssKB; self.lockedKB = lockedKB
+    }
+    public var description: String {
+        let s = String(start, radix: 16), e = String(end, radix: 16)
+        return "\(s)-\(e) \(prot)\(shared ? "s" : "p")\(locked ? " lo" : "") Rss=\(rssKB)kB Locked=\(lockedKB)kB"
+    }
+}
+
+/// One arena page at the page layer: pagemap presence and kpageflags bits.
+public struct PageView: Hashable, Sendable {
+    public var present: Bool
+    /// Mapped to the shared zero page (KPF_ZERO_PAGE).
+    public var zero: Bool
+    /// KPF_MLOCKED (bit 33).
+    public var mlocked: Bool
+    /// KPF_UNEVICTABLE (bit 18).
+    public var unevictable: Bool
+    public init(present: Bool, zero: Bool = false, mlocked: Bool = false, unevictable: Bool = false) {
+        self.present = present; self.zero = zero; self.mlocked = mlocked; self.unevictable = unevictable
+    }
+    public static let absent = PageView(present: false)
+    /// One letter for page maps: '.' absent, 'z' zero page, 'p' present, 'u' unevictable
+    /// only, 'm' mlocked but not unevictable, 'M' mlocked and unevictable.
+    public var glyph: Character {
+        if !present { return "." }
+        if zero { return "z" }
+        switch (mlocked, unevictable) {
+        case (true, true): return "M"
+        case (true, false): return "m"
+        case (false, true): return "u"
+        case (false, false): return "p"
+        }
+    }
+}
+
+/// System-wide page-layer counters, in pages. The model predicts its own arena's
+/// contribution; the live layer compares step-to-step deltas.
+public struct Counters: Hashable, Sendable {
+    public var mlocked: Int64 = 0        // meminfo Mlocked / vmstat nr_mlock
+    public var unevictable: Int64 = 0    // meminfo Unevictable / vmstat nr_unevictable
+    public var pgMlocked: Int64 = 0      // unevictable_pgs_mlocked
+    public var pgMunlocked: Int64 = 0    // unevictable_pgs_munlocked
+    public var pgCulled: Int64 = 0       // unevictable_pgs_culled
+    public var pgRescued: Int64 = 0      // unevictable_pgs_rescued
+    public var pgCleared: Int64 = 0      // unevictable_pgs_cleared
+    public var pgStranded: Int64 = 0     // unevictable_pgs_stranded
+    public init() {}
+
+    public static let fieldNames = ["Mlocked", "Unevictable", "unevictable_pgs_mlocked",
+        "unevictable_pgs_munlocked", "unevictable_pgs_culled", "unevictable_pgs_rescued",
+        "unevictable_pgs_cleared", "unevictable_pgs_stranded"]
+    public var fields: [Int64] {
+        [mlocked, unevictable, pgMlocked, pgMunlocked, pgCulled, pgRescued, pgCleared, pgStranded]
+    }
+    public static func - (a: Counters, b: Counters) -> Counters {
+        var r = Counters()
+        r.mlocked = a.mlocked - b.mlocked; r.unevictable = a.unevictable - b.unevictable
+        r.pgMlocked = a.pgMlocked - b.pgMlocked; r.pgMunlocked = a.pgMunlocked - b.pgMunlocked
+        r.pgCulled = a.pgCulled - b.pgCulled; r.pgRescued = a.pgRescued - b.pgRescued
+        r.pgCleared = a.pgCleared - b.pgCleared; r.pgStranded = a.pgStranded - b.pgStranded
+        return r
+    }
+}
+
+/// Everything compared after a step. Predictions and observations share this type.
+public struct StepView: Hashable, Sendable {
+    public var result: OpResult
+    /// The arena's VMAs, in address order.
+    public var vmas: [VMAView]
+    /// status VmLck of the scenario process, in kB (arena and the rest of the process).
+    public var vmLckKB: UInt64
+    /// Page layer, for every page of every arena VMA, keyed by page address.
+    public var pages: [UInt64: PageView]
+    /// The arena's page-layer counters (cumulative since the scenario started).
+    public var counters: Counters
+    public init(result: OpResult, vmas: [VMAView], vmLckKB: UInt64, pages: [UInt64: PageView], counters: Counters) {
+        self.result = result; self.vmas = vmas; self.vmLckKB = vmLckKB; self.pages = pages; self.counters = counters
+    }
+}
+
+/// The kernel's mlock rules changed over time; the model takes the era it predicts.
+public enum KernelProfile: String, CaseIterable, Codable, Sendable {
+    /// Before 5.18: munlock walks the rmap; file pages faulted into an ONFAULT range
+    /// are not mlocked at fault.
+    case pre518 = "pre-5.18"
+    /// 5.18 on: per-folio mlock_count, batched mlock/munlock, PMD-mapped THPs mlocked
+    /// whole, PTE-mapped large folios never.
+    case mlockCount = "5.18"
+    /// 6.7 on: large folios wholly inside a locked range are mlocked, folios crossing
+    /// its edge are not.
+    case largeFolio = "6.7"
+}
