@@ -28,12 +28,13 @@
 // CHECKED ON THE HOST (6.18, root, kpageflags + settled vmstat): every page-layer event
 // pinned by the tests for mlock/munlock/munmap/COW/fault-around/MADV_REMOVE/mremap,
 // smaps PSS thirds, VM_ACCOUNT merges, separate anon_vmas, PROT_NONE mlock + mprotect,
-// mlock(ULONG_MAX) rounding, read-around windows, and the DONTUNMAP locked_vm leak; and
+// mlock(ULONG_MAX) rounding, read-around windows, and the DONTUNMAP locked_vm leak (a
+// kernel bug the model does not copy: see moveVMA); and
 // a differential fuzzer (random sequences of every op but mlockall(MCL_CURRENT) on
 // private/shared anon, memfd and file objects) agreed with the kernel on every step.
 //
 // TODO (profile granularity): KernelProfile is an mlock era. The host's mremap
-// behaviour (6.16 DONTUNMAP locked_vm double count, 6.17 multi-VMA MREMAP_FIXED move)
+// behaviour (6.17 multi-VMA MREMAP_FIXED move)
 // is tied to `.largeFolio`; kernels 6.7-6.15 have neither. Before 6.16 a failing
 // MREMAP_FIXED could unmap the target before returning EFAULT; the model checks first.
 // `.pre518` covers: file pages not mlocked when faulted outside populate, the

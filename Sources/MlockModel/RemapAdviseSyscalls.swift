@@ -169,9 +169,13 @@ extension KernelModel {
     /// with compatible neighbours; the PTEs move without any rmap change, so pages are
     /// neither mlocked nor munlocked; locked_vm += new_len if VM_LOCKED
     /// (vrm_stat_account). Then the source range is unmapped (locked_vm -= old_len),
-    /// or with MREMAP_DONTUNMAP the source VMA stays, loses VM_LOCKED|VM_LOCKONFAULT and
-    /// locked_vm is left alone (dontunmap_complete) -- so 6.16+ counts the moved range
-    /// twice in VmLck (see dontunmapCountsTwice).
+    /// or with MREMAP_DONTUNMAP the source VMA stays and loses VM_LOCKED|VM_LOCKONFAULT
+    /// (dontunmap_complete), so the locked range just changed VMA: locked_vm unchanged.
+    /// That is the rule (locked_vm = the pages of VM_LOCKED VMAs) and what move_vma()
+    /// did before 6.16. Since the 6.16 mremap rework, vrm_stat_account() adds new_len
+    /// before the DONTUNMAP exit and nothing takes it back: the range is counted twice
+    /// and the extra count outlives both VMAs. The model keeps the rule; the catalog
+    /// marks the kernel's leak as a known divergence (edge.mremap-locked.dontunmap).
     mutating func moveVMA(_ r: inout RemapRequest) -> Result<UInt64, RemapError> {
         guard let i = indexContaining(r.addr) else { return .failure(RemapError(errno: Err.EFAULT)) }
         let src = vmas[i]
@@ -194,12 +198,13 @@ extension KernelModel {
             }
         }
         insertVMA(dst)
-        // Before 6.16, move_vma() returned for MREMAP_DONTUNMAP before adding new_len
-        // to locked_vm, so the locked pages just changed VMA.
-        if src.flags.contains(.locked) && !(r.dontunmap && !dontunmapCountsTwice) {
+        if src.flags.contains(.locked) && !r.dontunmap {
             lockedVM += r.newLen >> pageShift
         }
         if r.dontunmap {
+            // locked_vm follows the VMAs that are VM_LOCKED afterwards (the destination
+            // may even have merged with its source, which then loses VM_LOCKED whole).
+            let lockedBefore = lockedPagesOfVMAs
             if let k = indexContaining(r.addr) {
                 vmas[k].flags.subtract(.lockedMask)
                 // The whole VMA was emptied: unlink_anon_vmas() drops its anon_vma.
@@ -207,6 +212,9 @@ extension KernelModel {
                     vmas[k].anonVma = nil
                 }
             }
+            // lockedBefore already counts the destination, which locked_vm does not yet.
+            let destination = src.flags.contains(.locked) ? r.newLen >> pageShift : 0
+            lockedVM = lockedVM + destination + lockedPagesOfVMAs - lockedBefore
         } else {
             unmapRange(r.addr, r.addr + r.oldLen)
         }
@@ -218,10 +226,9 @@ extension KernelModel {
     /// 6.7-6.15 kernels have neither (TODO: a finer profile or a kernel version).
     /// 6.17 on: MREMAP_FIXED without resize moves every VMA of the range (remap_move).
     var hasMultiVMAMove: Bool { profile == .largeFolio }
-    /// 6.16 on: vrm_stat_account() adds new_len to locked_vm before the DONTUNMAP exit,
-    /// and dontunmap_complete() clears VM_LOCKED on the source: the range is counted
-    /// twice and the extra count outlives both VMAs (a locked_vm leak, seen on 6.18).
-    var dontunmapCountsTwice: Bool { profile == .largeFolio }
+
+    /// Pages of the VMAs that are VM_LOCKED now.
+    var lockedPagesOfVMAs: UInt64 { vmas.reduce(0) { $0 + ($1.flags.contains(.locked) ? $1.pages : 0) } }
 
     mutating func kernelChosenAddress(_ len: UInt64) -> UInt64 {
         let a = nextKernelChosen

@@ -14,7 +14,7 @@ public enum Profiles {
     }
 
     /// "6.18.44-fc-v782" -> (6, 18).
-    static func version(_ release: String) -> (Int, Int)? {
+    public static func version(_ release: String) -> (Int, Int)? {
         let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
         return parts.count == 2 ? (parts[0], parts[1]) : nil
     }

@@ -24,6 +24,9 @@ public struct Scenario: Sendable {
     public var covers: [String]
     public var requirements: Set<Requirement>
     public var steps: [Step]
+    /// A kernel bug this scenario is known to show: when the kernel diverges exactly
+    /// there, the verdict is `xfail` with the bug's description, never a pass.
+    public var knownDivergence: KnownDivergence?
 
     public init(id: String, summary: String, covers: [String] = [], requirements: Set<Requirement> = [],
                 steps: [Step]) {
@@ -37,6 +40,40 @@ public struct Scenario: Sendable {
         var b = ScenarioBuilder()
         build(&b)
         self.init(id: id, summary: summary, covers: covers, requirements: requires, steps: b.steps)
+    }
+}
+
+/// A way some kernels disagree with the rules that the project has traced to a kernel
+/// bug. The model keeps the rule; the scenario reports the bug as a known divergence.
+public struct KnownDivergence: Sendable {
+    /// The observables the bug moves; a divergence in any other one is a failure.
+    public var observables: Set<String>
+    /// The first kernel version (major, minor) with the bug, and the first without it
+    /// (nil: not fixed as far as the project knows).
+    public var since: (Int, Int)
+    public var fixedIn: (Int, Int)?
+    /// What the kernel does wrong and the evidence (functions, what was measured).
+    public var explanation: String
+
+    public init(observables: Set<String>, since: (Int, Int), fixedIn: (Int, Int)? = nil, explanation: String) {
+        self.observables = observables; self.since = since; self.fixedIn = fixedIn; self.explanation = explanation
+    }
+
+    /// Whether a kernel of this release has the bug.
+    public func applies(toRelease release: String) -> Bool {
+        guard let v = Profiles.version(release) else { return false }
+        if v < since { return false }
+        if let f = fixedIn, !(v < f) { return false }
+        return true
+    }
+}
+
+public extension Scenario {
+    /// The same scenario, marked with a known kernel divergence.
+    func knownKernelBug(_ k: KnownDivergence) -> Scenario {
+        var s = self
+        s.knownDivergence = k
+        return s
     }
 }
 

@@ -51,6 +51,8 @@ public struct KTAPReport: Sendable {
             out.append("not ok \(number) \(id)")
         case .error:
             out.append("not ok \(number) \(id) # ERROR \(Self.directiveText(r.reason))")
+        case .xfail:
+            out.append("ok \(number) \(id) # XFAIL \(Self.directiveText(r.reason))")
         }
         return out
     }
@@ -93,7 +95,7 @@ public struct KTAPReport: Sendable {
 
     public func footer(_ t: Tally, diagnostics: [String] = []) -> [String] {
         diagnostics.map(Self.diagnostic)
-            + ["# Totals: pass:\(t.passed) fail:\(t.failed) xfail:0 xpass:0 skip:\(t.skipped) error:\(t.errors)"]
+            + ["# Totals: pass:\(t.passed) fail:\(t.failed) xfail:\(t.xfailed) xpass:0 skip:\(t.skipped) error:\(t.errors)"]
     }
 
     /// "# text" on one line (newlines become spaces).

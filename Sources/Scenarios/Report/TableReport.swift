@@ -18,6 +18,7 @@ public struct TableReport: Sendable {
         case .fail: return "FAIL "
         case .skip: return "SKIP "
         case .error: return "ERROR"
+        case .xfail: return "XFAIL"
         }
     }
 
@@ -31,7 +32,7 @@ public struct TableReport: Sendable {
             return [(head + r.reason).trimmingTrailingSpaces()]
         case .pass:
             return [head + "(" + Self.counts(r) + ")"]
-        case .fail:
+        case .fail, .xfail:
             var out = [head + "(" + Self.counts(r) + ")"]
             if let s = summary, !s.isEmpty { out.append("      " + s) }
             if !r.reason.isEmpty { out.append("      " + r.reason) }
@@ -104,6 +105,7 @@ public struct TableReport: Sendable {
     public static func footer(_ tally: Tally, recordPath: String?) -> [String] {
         var out: [String] = []
         if let note = tally.errorNote { out.append(note) }
+        if let note = tally.xfailNote { out.append(note) }
         if let p = recordPath { out.append("record: \(p)") }
         out.append(tally.summaryLine)
         return out

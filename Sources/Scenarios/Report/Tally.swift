@@ -16,6 +16,8 @@ public struct Tally: Codable, Sendable, Equatable {
     public var failed = 0
     public var skipped = 0
     public var errors = 0
+    /// Known kernel divergences seen (neither passed nor failed).
+    public var xfailed = 0
 
     public init() {}
 
@@ -29,16 +31,17 @@ public struct Tally: Codable, Sendable, Equatable {
         case .fail: failed += 1
         case .skip: skipped += 1
         case .error: errors += 1
+        case .xfail: xfailed += 1
         }
     }
 
-    public var total: Int { passed + failed + skipped + errors }
+    public var total: Int { passed + failed + skipped + errors + xfailed }
 
     /// 1 if anything failed or errored; 4 if nothing passed (all skipped, or nothing
     /// ran: never a vacuous pass); else 0.
     public var exitCode: KselftestExit {
         if failed + errors > 0 { return .fail }
-        if passed == 0 { return .skip }
+        if passed + xfailed == 0 { return .skip }
         return .pass
     }
 
@@ -50,6 +53,10 @@ public struct Tally: Codable, Sendable, Equatable {
 
     public var errorNote: String? {
         errors == 0 ? nil : "errors: \(errors) (could not run to a verdict; counted as failed below)"
+    }
+
+    public var xfailNote: String? {
+        xfailed == 0 ? nil : "known kernel divergences: \(xfailed) (the kernel diverged as a known kernel bug does; not counted as passed)"
     }
 }
 
