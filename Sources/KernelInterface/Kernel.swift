@@ -148,6 +148,23 @@ extension Kernel {
 
     public static func canExecute(_ path: String) -> Bool { access(path, X_OK) == 0 }
 
+    /// read_ahead_kb of the block device holding `path` (its queue, or the queue of the
+    /// disk a partition belongs to); nil when there is none (tmpfs, no sysfs).
+    public static func readAheadKB(of path: String) -> UInt64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let d = UInt64(st.st_dev)   // glibc's dev_t encoding (gnu_dev_major/minor are macros)
+        let major = ((d >> 8) & 0xfff) | ((d >> 32) & ~0xfff)
+        let minor = (d & 0xff) | ((d >> 12) & ~0xff)
+        let dev = "/sys/dev/block/\(major):\(minor)"
+        for q in [dev + "/queue/read_ahead_kb", dev + "/../queue/read_ahead_kb"] {
+            if let text = try? readTextFile(q), let v = UInt64(text.split(separator: "\n").first ?? "") {
+                return v
+            }
+        }
+        return nil
+    }
+
     /// The running executable (/proc/self/exe).
     public static func executablePath() -> String? {
         var buf = [CChar](repeating: 0, count: 4096)

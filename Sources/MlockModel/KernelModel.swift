@@ -49,8 +49,17 @@ public struct ProcessSetup: Sendable {
     }
 }
 
+/// A deliberately wrong rule, planted to prove that the live suite really compares:
+/// with one planted, runs on a correct kernel must fail.
+public enum PlantedRule: String, CaseIterable, Codable, Sendable {
+    /// munlock clears VM_LOCKED and locked_vm but forgets to munlock the pages.
+    case munlockKeepsPagesMlocked = "munlock-keeps-pages-mlocked"
+}
+
 public struct KernelModel: Sendable {
     public let profile: KernelProfile
+    /// Wrong rules planted on purpose (empty in every real run).
+    public var planted: Set<PlantedRule> = []
 
     /// Where the model places a mapping whose address the kernel chooses itself
     /// (mremap MREMAP_MAYMOVE without MREMAP_FIXED when the VMA cannot grow in place,

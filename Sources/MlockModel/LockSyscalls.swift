@@ -102,7 +102,7 @@ extension KernelModel {
             guard case let .folio(id)? = ptes[a] else { continue }   // the zero page is skipped
             if newFlags.contains(.locked) {
                 mlockFolio(id)
-            } else {
+            } else if !planted.contains(.munlockKeepsPagesMlocked) {
                 munlockFolio(id, otherLockedMapping: profile == .pre518 && mappedLockedElsewhere(id, except: nil))
             }
         }

@@ -38,8 +38,10 @@ public struct RunnerOptions: Sendable {
     public var profile: KernelProfile?
     /// Path of lockstep-agent; by default next to the running executable.
     public var agentPath: String?
-    public init(profile: KernelProfile? = nil, agentPath: String? = nil) {
-        self.profile = profile; self.agentPath = agentPath
+    /// Wrong model rules planted on purpose (`--plant`): the suite must then fail.
+    public var planted: Set<PlantedRule>
+    public init(profile: KernelProfile? = nil, agentPath: String? = nil, planted: Set<PlantedRule> = []) {
+        self.profile = profile; self.agentPath = agentPath; self.planted = planted
     }
 }
 
@@ -61,6 +63,8 @@ public final class LiveRunner: @unchecked Sendable {
     /// per-CPU batches and our reads do not race a migration.
     let cpu: Int
     let settler: Settler
+    /// read_ahead_kb of the device under `tmpdir`: regular-file faults read around.
+    let readAheadKB: UInt64
     /// The suite never locks more than a quarter of MemAvailable (read at start).
     let lockBudget: UInt64
 
@@ -87,6 +91,7 @@ public final class LiveRunner: @unchecked Sendable {
             throw RunnerSetupError("lockstep-agent not found at \(agentPath) (build it with `swift build`)")
         }
         tmpdir = "/tmp"
+        readAheadKB = Sys.readAheadKB(of: tmpdir) ?? 128
         cpu = 0
         try Sys.pinToCPU(cpu)
         settler = try Settler()
@@ -120,6 +125,10 @@ public final class LiveRunner: @unchecked Sendable {
             }
             result.retries = attempt - 1
             result.seconds = (clock.now - started).seconds
+            if let known = scenario.knownDivergence, known.applies(toRelease: environment.kernelRelease) {
+                result = Self.judgeKnown(result, known)
+                if result.verdict == .xfail { return result }
+            }
             guard onlyNoisy, attempt < Self.maxAttempts else {
                 if onlyNoisy { result.reason = "global counters diverged on \(attempt) attempts, differently each time (another process moving them?)" }
                 return result
@@ -142,6 +151,21 @@ public final class LiveRunner: @unchecked Sendable {
         return p.present && p.pfn != 0 && p.raw != 0
     }
 
+    /// A failure confined to the observables of a known kernel bug is that bug.
+    static func judgeKnown(_ r: ScenarioResult, _ known: KnownDivergence) -> ScenarioResult {
+        var r = r
+        switch r.verdict {
+        case .fail where r.divergences.allSatisfy({ known.observables.contains($0.observable) }):
+            r.verdict = .xfail
+            r.reason = "known kernel divergence: \(known.explanation)"
+        case .pass:
+            r.reason = "the known kernel divergence did not show on this kernel (fixed?): \(known.explanation)"
+        default:
+            break
+        }
+        return r
+    }
+
     func skipReason(_ s: Scenario) -> String? {
         if s.requirements.contains(.root) && !environment.root { return "needs root" }
         if s.requirements.contains(.pageLayer), let why = environment.pageFlagsUnavailable { return why }
@@ -162,7 +186,9 @@ public final class LiveRunner: @unchecked Sendable {
         var model = KernelModel(profile: profile, setup: ProcessSetup(
             foreign: start.state.foreign.map { ForeignVMA(start: $0.start, end: $0.end, prot: $0.prot,
                                                     special: $0.special, locked: $0.locked) },
-            memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock))
+            memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock,
+            fileReadAheadKB: readAheadKB))
+        model.planted = options.planted
 
         let pageLayer: PageLayer = environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact
         let foldUnavailable = environment.foldUnavailable

@@ -73,11 +73,18 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Path of lockstep-agent (default: next to lockstep).", valueName: "path"))
     var agent: String?
 
+    @Option(help: ArgumentHelp("Plant a deliberately wrong model rule: the run must then fail (a self-check that the comparison compares).",
+                               valueName: PlantedRule.allCases.map(\.rawValue).joined(separator: "|")))
+    var plant: String?
+
     func validate() throws {
         if let p = profile, KernelProfile(rawValue: p) == nil {
             throw ValidationError("unknown profile '\(p)' (one of \(KernelProfile.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if let w = wait, w < 0 { throw ValidationError("--wait must be 0 or more seconds") }
+        if let p = plant, PlantedRule(rawValue: p) == nil {
+            throw ValidationError("unknown planted rule '\(p)' (one of \(PlantedRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
     }
 
     /// These options given after the subcommand win over those given before it.
@@ -91,10 +98,12 @@ struct GlobalOptions: ParsableArguments {
         m.wait = wait ?? parent.wait
         m.noWait = noWait || parent.noWait
         m.agent = agent ?? parent.agent
+        m.plant = plant ?? parent.plant
         return m
     }
 
     var forcedProfile: KernelProfile? { profile.flatMap(KernelProfile.init(rawValue:)) }
+    var planted: Set<PlantedRule> { Set(plant.flatMap(PlantedRule.init(rawValue:)).map { [$0] } ?? []) }
     var resultsDirectory: String { resultsDir ?? "results" }
     var lockWait: Int { noWait ? 0 : (wait ?? 120) }
 }

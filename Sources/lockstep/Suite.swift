@@ -25,7 +25,7 @@ enum Suite {
     /// The live runner, or why it could not start.
     static func makeRunner(_ options: GlobalOptions) -> Result<LiveRunner, RunnerSetupError> {
         do {
-            return .success(try LiveRunner(options: RunnerOptions(profile: options.forcedProfile, agentPath: options.agent)))
+            return .success(try LiveRunner(options: RunnerOptions(profile: options.forcedProfile, agentPath: options.agent, planted: options.planted)))
         } catch let e as RunnerSetupError {
             return .failure(e)
         } catch {
