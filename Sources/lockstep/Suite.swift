@@ -163,6 +163,7 @@ enum Records {
     static func write(_ record: RunRecord, ktap: [String], to dir: String) throws {
         try makeDirectories(dir)
         try writeJSON(record, to: dir + "/record.json")
+        try writeJSON(RunSummary(record), to: dir + "/summary.json")
         try writeFile(Array((ktap.joined(separator: "\n") + "\n").utf8), to: dir + "/ktap.txt")
     }
 

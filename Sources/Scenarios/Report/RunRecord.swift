@@ -74,3 +74,44 @@ public struct RunRecord: Codable, Sendable {
         }
     }
 }
+
+/// A run in brief: the record without the individual checks. `summary.json` beside
+/// each record; a verified kernel's one is kept in git as results/<release>/reference.json.
+public struct RunSummary: Codable, Sendable {
+    public struct Scenario: Codable, Sendable {
+        public var id: String
+        public var verdict: Verdict
+        public var reason: String
+        public var checksMade: Int
+        public var checksNotMade: Int
+        public var divergences: [Divergence]
+        public var retries: Int
+    }
+    public var format = 1
+    public var runID: String
+    public var kernelRelease: String
+    public var uname: String
+    public var profile: String
+    public var profileReason: String
+    public var machine: RunRecord.Machine
+    public var thp: RunRecord.THPSettings
+    public var root: Bool
+    public var pageLayer: RunRecord.PageLayerStatus
+    public var startTime: String
+    public var durationSeconds: Double
+    public var totals: Tally
+    public var exitCode: Int32
+    public var scenarios: [Scenario]
+
+    public init(_ r: RunRecord) {
+        runID = r.runID; kernelRelease = r.kernelRelease; uname = r.uname; profile = r.profile
+        profileReason = r.profileReason; machine = r.machine; thp = r.thp; root = r.root
+        pageLayer = r.pageLayer; startTime = r.startTime; durationSeconds = r.durationSeconds
+        totals = r.totals; exitCode = r.exitCode
+        scenarios = r.scenarios.map { s in
+            let made = s.checks.filter { $0.skipped == nil }.count
+            return Scenario(id: s.id, verdict: s.verdict, reason: s.reason, checksMade: made,
+                            checksNotMade: s.checks.count - made, divergences: s.divergences, retries: s.retries)
+        }
+    }
+}
