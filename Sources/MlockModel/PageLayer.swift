@@ -65,19 +65,8 @@ extension KernelModel {
                 counters.pgMlocked += 1
                 return
             }
-            f.mlocked = false
             f.mlockCount = 0
-            counters.mlocked -= 1
-            counters.pgMunlocked += 1
-            if f.unevictable {
-                f.unevictable = false
-                counters.unevictable -= 1
-                counters.pgRescued += 1
-            }
-            folios[id] = f
-            return
-        }
-        if f.unevictable {
+        } else if f.unevictable {
             if f.mlockCount > 0 { f.mlockCount -= 1 }
             if f.mlockCount > 0 { folios[id] = f; return }
         }
