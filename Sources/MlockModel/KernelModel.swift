@@ -145,6 +145,8 @@ public struct KernelModel: Sendable {
             return .ok
         case let .madvise(addr, length, advice):
             return result(madvise(start: addr, length: length, advice: advice))
+        case let .msync(addr, length, flags):
+            return result(msync(start: addr, length: length, flags: flags))
         case let .setMemlockLimit(soft, hard):
             return result(setMemlockLimit(soft: soft, hard: hard))
         case .dropCapIpcLock:

@@ -78,17 +78,18 @@ extension KernelModel {
         return 0
     }
 
-    /// mlock_fixup(): nothing for unchanged flags or VM_SPECIAL VMAs (never VM_LOCKED,
-    /// not counted); otherwise vma_modify_flags() splits/merges, locked_vm changes by
-    /// the piece's size (+ on unlocked->locked, - on ->unlocked, 0 on locked->locked,
-    /// e.g. ONFAULT<->full), and unless the VMA was and stays VM_LOCKED ("mlocking twice
-    /// would be wrong") mlock_vma_pages_range() walks the present pages: mlock_folio()
-    /// when locking, munlock_folio() when unlocking. The zero page is skipped
-    /// (vm_normal_folio). Returns the index of the VMA covering `start`.
+    /// mlock_fixup(): nothing for unchanged flags, VM_SPECIAL or VM_DROPPABLE VMAs (never
+    /// VM_LOCKED, not counted: `!vma_supports_mlock()`; mlock/mlock2 still return 0 and
+    /// then populate the range, mlockall(MCL_CURRENT) too); otherwise vma_modify_flags()
+    /// splits/merges, locked_vm changes by the piece's size (+ on unlocked->locked, - on
+    /// ->unlocked, 0 on locked->locked, e.g. ONFAULT<->full), and unless the VMA was and
+    /// stays VM_LOCKED ("mlocking twice would be wrong") mlock_vma_pages_range() walks the
+    /// present pages: mlock_folio() when locking, munlock_folio() when unlocking. The zero
+    /// page is skipped (vm_normal_folio). Returns the index of the VMA covering `start`.
     @discardableResult
     mutating func mlockFixup(_ i: Int, _ start: UInt64, _ end: UInt64, _ newFlags: VMFlags) -> Int {
         let old = vmas[i].flags
-        if newFlags == old || old.contains(.special) { return i }
+        if newFlags == old || old.contains(.special) || old.contains(.droppable) { return i }
         let j = modifyFlags(i, start, end, newFlags)
         let pages = (end - start) >> pageShift
         if !newFlags.contains(.locked) {

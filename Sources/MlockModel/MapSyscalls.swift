@@ -25,6 +25,20 @@ extension KernelModel {
 
         var file: FileRef? = nil
         var pgoff = addr >> pageShift              // private anon: pgoff = addr >> PAGE_SHIFT
+        // MAP_DROPPABLE is a mapping type (0x08 in place of MAP_PRIVATE): with MAP_SHARED or
+        // a file the type is unknown -> EINVAL; do_mmap's MAP_DROPPABLE case (VM_DROPPABLE
+        // exists on 64-bit): MAP_LOCKED -> EINVAL; VM_DROPPABLE | VM_NORESERVE |
+        // VM_WIPEONFORK | VM_DONTDUMP, then as MAP_PRIVATE. VM_LOCKED from def_flags
+        // (MCL_FUTURE) stays in vm_flags for mlock_future_ok above and for the populate
+        // decision below.
+        // TODO(profile): MAP_DROPPABLE needs 6.11+ (older kernels: EINVAL, unknown type).
+        if flags.contains(.droppable) {
+            guard case .privateAnon = backing, !flags.contains(.locked) else {
+                if case let .object(slot, _, _) = backing, objectForSlot[slot] == nil { return .fail(Err.EBADF) }
+                return .fail(Err.EINVAL)
+            }
+            vmFlags.formUnion([.droppable, .noreserve, .wipeOnFork, .dontDump])
+        }
         switch backing {
         case .privateAnon:
             break
@@ -47,11 +61,23 @@ extension KernelModel {
 
         // __mmap_region: merge with a compatible neighbour, else a new VMA.
         let v = VMA(start: addr, end: addr + len, flags: vmFlags, file: file, pgoff: pgoff, anonVma: nil)
-        insertVMA(v)
-        // __mmap_complete: locked_vm += pages of a VM_LOCKED (non-special) mapping.
-        if vmFlags.contains(.locked) { lockedVM += len >> pageShift }
-        // do_mmap -> vm_mmap_pgoff: populate when VM_LOCKED or MAP_POPULATE, ignoring
-        // errors (mm_populate); populate_vma_page_range skips VM_LOCKONFAULT VMAs.
+        let j = insertVMA(v)
+        // __mmap_complete: locked_vm += pages of a VM_LOCKED mapping that supports mlock;
+        // one that does not (vma_supports_mlock(): VM_DROPPABLE here) loses VM_LOCKED_MASK
+        // after the merge attempt, so it stays a VMA of its own.
+        // TODO(profile): before d239462787b0 ("mm: prevent droppable mappings from being
+        // locked", 2026, in 6.18.y stable) __mmap_complete missed VM_DROPPABLE: under
+        // MCL_FUTURE a droppable mapping kept VM_LOCKED, counted in locked_vm for good.
+        if vmFlags.contains(.locked) {
+            if vmFlags.contains(.droppable) {
+                vmas[j].flags.subtract(.lockedMask)
+            } else {
+                lockedVM += len >> pageShift
+            }
+        }
+        // do_mmap -> vm_mmap_pgoff: populate when VM_LOCKED (do_mmap's vm_flags, even when
+        // the VMA lost it) or MAP_POPULATE, ignoring errors (mm_populate);
+        // populate_vma_page_range skips VM_LOCKONFAULT VMAs.
         if vmFlags.contains(.locked) || flags.contains(.populate) {
             _ = mmPopulate(addr, len, ignoreErrors: true)
         }

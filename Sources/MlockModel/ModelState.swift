@@ -40,6 +40,8 @@ struct VMFlags: OptionSet, Hashable, Sendable {
     static let mergeable = VMFlags(rawValue: 1 << 15)     // VM_MERGEABLE (KSM)
     /// VM_IO / VM_PFNMAP / VM_DONTEXPAND / VM_MIXEDMAP (only foreign VMAs carry it).
     static let special = VMFlags(rawValue: 1 << 16)
+    /// VM_DROPPABLE (MAP_DROPPABLE, 64-bit only): never VM_LOCKED, not counted.
+    static let droppable = VMFlags(rawValue: 1 << 17)
 
     static let lockedMask: VMFlags = [.locked, .lockOnFault]   // VM_LOCKED_MASK
     static let access: VMFlags = [.read, .write, .exec]         // VM_ACCESS_FLAGS

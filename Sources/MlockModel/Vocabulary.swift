@@ -96,6 +96,9 @@ public enum UAPI {
     public static let MADV_POPULATE_WRITE: Int32 = 23
     public static let MADV_DONTNEED_LOCKED: Int32 = 24
     public static let MADV_COLLAPSE: Int32 = 25
+    public static let MS_ASYNC: Int32 = 1
+    public static let MS_INVALIDATE: Int32 = 2
+    public static let MS_SYNC: Int32 = 4
     public static let RLIM_INFINITY: UInt64 = ~0
 }
 
@@ -156,6 +159,8 @@ public enum Op: Hashable, Sendable {
     case mlockall(flags: Int32)
     case munlockall
     case madvise(addr: UInt64, length: UInt64, advice: Int32)
+    /// msync(addr, length, flags): flags raw (MS_ASYNC, MS_INVALIDATE, MS_SYNC).
+    case msync(addr: UInt64, length: UInt64, flags: Int32)
     /// setrlimit(RLIMIT_MEMLOCK, soft, hard) in the scenario process.
     case setMemlockLimit(soft: UInt64, hard: UInt64)
     /// Drop CAP_IPC_LOCK from the scenario process's effective and permitted sets.

@@ -151,6 +151,7 @@ extension Op: CustomStringConvertible {
             if flags.contains(.locked) { f.append("MAP_LOCKED") }
             if flags.contains(.populate) { f.append("MAP_POPULATE") }
             if flags.contains(.noreserve) { f.append("MAP_NORESERVE") }
+            if flags.contains(.droppable) { f.append("MAP_DROPPABLE") }
             return "mmap(\(a(addr)), \(l(len)), \(prot), \(backing)\(f.isEmpty ? "" : ", " + f.joined(separator: "|")))"
         case let .munmap(addr, len): return "munmap(\(a(addr)), \(l(len)))"
         case let .mprotect(addr, len, prot): return "mprotect(\(a(addr)), \(l(len)), \(prot))"
@@ -171,6 +172,14 @@ extension Op: CustomStringConvertible {
             return "mlockall(\(f.joined(separator: "|")))"
         case .munlockall: return "munlockall()"
         case let .madvise(addr, len, advice): return "madvise(\(a(addr)), \(l(len)), \(adviceName(advice)))"
+        case let .msync(addr, len, flags):
+            var f: [String] = []
+            if flags & UAPI.MS_ASYNC != 0 { f.append("MS_ASYNC") }
+            if flags & UAPI.MS_INVALIDATE != 0 { f.append("MS_INVALIDATE") }
+            if flags & UAPI.MS_SYNC != 0 { f.append("MS_SYNC") }
+            let rest = flags & ~(UAPI.MS_ASYNC | UAPI.MS_INVALIDATE | UAPI.MS_SYNC)
+            if rest != 0 || f.isEmpty { f.append("0x" + String(UInt32(bitPattern: rest), radix: 16)) }
+            return "msync(\(a(addr)), \(l(len)), \(f.joined(separator: "|")))"
         case let .setMemlockLimit(soft, hard):
             func r(_ v: UInt64) -> String { v == UAPI.RLIM_INFINITY ? "unlimited" : "\(v)" }
             return "setrlimit(MEMLOCK, \(r(soft)), \(r(hard)))"

@@ -256,11 +256,13 @@ public final class LiveRunner: @unchecked Sendable {
             var f: Int32 = LS_MAP_FIXED_NOREPLACE
             var slot: Int64 = -1
             var offset: UInt64 = 0
+            // MAP_DROPPABLE (0x08) is a mapping type: it takes MAP_PRIVATE's place.
+            let privateType: Int32 = flags.contains(.droppable) ? 0x08 : MAP_PRIVATE
             switch backing {
-            case .privateAnon: f |= MAP_PRIVATE | MAP_ANONYMOUS
-            case .sharedAnon: f |= MAP_SHARED | MAP_ANONYMOUS
+            case .privateAnon: f |= privateType | MAP_ANONYMOUS
+            case .sharedAnon: f |= MAP_SHARED | MAP_ANONYMOUS | (flags.contains(.droppable) ? 0x08 : 0)
             case let .object(s, shared, pageOffset):
-                f |= shared ? MAP_SHARED : MAP_PRIVATE
+                f |= shared ? MAP_SHARED | (flags.contains(.droppable) ? 0x08 : 0) : privateType
                 slot = Int64(s); offset = pageOffset * pageSize
             }
             if flags.contains(.locked) { f |= MAP_LOCKED }
@@ -280,6 +282,7 @@ public final class LiveRunner: @unchecked Sendable {
         case let .mlockall(flags): r = try agent.call(LS_MLOCKALL, [UInt64(UInt32(bitPattern: flags))])
         case .munlockall: r = try agent.call(LS_MUNLOCKALL, [])
         case let .madvise(addr, len, advice): r = try agent.call(LS_MADVISE, [addr, len, UInt64(UInt32(bitPattern: advice))])
+        case let .msync(addr, len, flags): r = try agent.call(LS_MSYNC, [addr, len, UInt64(UInt32(bitPattern: flags))])
         case let .setMemlockLimit(soft, hard): r = try agent.call(LS_SETRLIMIT, [UInt64(RLIMIT_MEMLOCK_RESOURCE), soft, hard])
         case .dropCapIpcLock: r = try agent.call(LS_DROP_CAP, [UInt64(CAP_IPC_LOCK_NUMBER)])
         }

@@ -256,6 +256,7 @@ static struct ls_reply dispatch(const struct ls_request *rq) {
     case LS_MLOCKALL: return result(syscall(SYS_mlockall, a[0]));
     case LS_MUNLOCKALL: return result(syscall(SYS_munlockall));
     case LS_MADVISE: return result(syscall(SYS_madvise, a[0], a[1], a[2]));
+    case LS_MSYNC: return result(syscall(SYS_msync, a[0], a[1], (int)a[2]));
     case LS_SETRLIMIT: return op_setrlimit(a);
     case LS_DROP_CAP: return op_drop_cap(a);
     case LS_SETUID: return result(syscall(SYS_setresuid, a[0], a[0], a[0]));

@@ -41,6 +41,7 @@ enum ls_op {
                           // (capget + capset, version 3). EINVAL if a0 > 63.
     LS_SETUID = 16,       // a0 uid (setresuid(uid, uid, uid)), keeps nothing
     LS_CLOSE_OBJECT = 17, // a0 slot: close the object's fd (its mappings stay). EBADF if empty.
+    LS_MSYNC = 18,        // a0 addr, a1 len, a2 flags (raw, passed as int)
 };
 
 struct ls_request {

@@ -12,6 +12,7 @@ public enum Catalog {
         + LTPMlockall.scenarios
         + GVisorMlock.scenarios
         + Edges.scenarios
+        + EdgesMsync.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 

@@ -4,10 +4,9 @@ import MlockModel
 ///
 /// The reference checks only the VMA flag `lo` and Rss == Size; here every step is also
 /// checked at the page layer (PG_mlocked/unevictable of each page, Mlocked and events)
-/// and VmLck is exact. Cases 14-15 need MAP_DROPPABLE, which the op vocabulary lacks:
-// TODO(op): MapFlags.droppable (MAP_DROPPABLE, 0x08) to express mlock2-tests #14
-// (mlock2 on a droppable mapping leaves no `lo`) and #15 (MCL_FUTURE does not lock a new
-// droppable mapping).
+/// and VmLck is exact. Cases 14-15 map with MAP_DROPPABLE (6.11+).
+// TODO(profile): MAP_DROPPABLE needs 6.11+ (an older kernel fails the mmap with EINVAL);
+// the scenarios run regardless until the profiles know kernel features.
 enum SelftestsMlock2 {
     static let prefix = "selftests.mlock2."
     static func ref(_ n: Int) -> String { "selftests/mlock2-tests#\(n)" }
@@ -114,6 +113,34 @@ enum SelftestsMlock2 {
             b.touch(m.sub(2, 1), "fault page 2 in the still-locked third VMA")
             b.munlock(m, "merge; all munlocked")
             b.munlockall()
+        },
+
+        Scenario(prefix + "mlock-droppable",
+                 "test_mlock_droppable: after munlockall, mlock2(0) of a MAP_DROPPABLE mapping returns 0 but sets no lo and counts nothing; it still populates the pages, none mlocked",
+                 covers: [ref(14)]) { b in
+            let m = b.region(pages: 2)
+            b.munlockall("make sure MCL_FUTURE is not set")
+            b.map(m, .rw, .privateAnon, [.droppable], "mmap 2 pages MAP_ANONYMOUS|MAP_DROPPABLE")
+            b.mlock2(m, flags: 0, "0; mlock_fixup skips VM_DROPPABLE: no lo, VmLck 0; __mm_populate faults both pages in, not mlocked")
+            b.munlock(m, "beyond the reference: munlock is a no-op, 0")
+            b.munmap(m)
+        },
+
+        Scenario(prefix + "mlockall-future-droppable",
+                 "test_mlockall_future_droppable: under mlockall(CURRENT|FUTURE) a new MAP_DROPPABLE mapping gets no lo and no VmLck, yet is populated; it does not merge with an adjacent droppable one",
+                 covers: [ref(15)]) { b in
+            let m = b.region(pages: 2)
+            let n = b.adjacent(to: m, pages: 1)
+            b.mlockall(Cat.current | Cat.future, "mlockall(CURRENT|FUTURE): def_flags VM_LOCKED")
+            b.map(m, .rw, .privateAnon, [.droppable], "__mmap_complete drops VM_LOCKED: no lo, VmLck unchanged; populated (do_mmap saw VM_LOCKED), not mlocked")
+            b.map(n, .rw, .privateAnon, [.droppable], "beyond the reference: adjacent droppable, merge tried with VM_LOCKED, so 2 VMAs")
+            b.munlockall()
+            b.munmap(m)
+            b.munmap(n)
+            b.mlockall(Cat.current | Cat.future | Cat.mclOnfault, "beyond: MCL_FUTURE|MCL_ONFAULT")
+            b.map(m, .rw, .privateAnon, [.droppable], "VM_LOCKONFAULT dropped with VM_LOCKED: populated, not mlocked")
+            b.munlockall()
+            b.munmap(m)
         },
     ]
 }
