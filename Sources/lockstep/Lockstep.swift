@@ -136,22 +136,26 @@ extension Lockstep {
         @ParentCommand var parent: Lockstep
         @OptionGroup var local: GlobalOptions
 
-        @Flag(name: .shortAndLong, help: "Also show what each scenario covers and needs.")
+        @Flag(name: .shortAndLong, help: "Also show each scenario's summary, what it covers and needs.")
         var verbose = false
 
+        /// One id per line (so that `list | xargs ./run.sh run` works); -v adds the rest.
         func run() throws {
             let all = Catalog.all
+            guard verbose else {
+                for s in all { Out.line(s.id) }
+                return
+            }
             let width = all.map(\.id.count).max() ?? 0
+            let indent = String(repeating: " ", count: width + 2)
             for s in all {
                 var needs: [String] = []
                 if s.requirements.contains(.root) { needs.append("root") }
                 if s.requirements.contains(.pageLayer) { needs.append("page layer") }
                 let tag = needs.isEmpty ? "" : "  [needs \(needs.joined(separator: ", "))]"
                 Out.line(s.id.padding(width) + "  " + s.summary + tag)
-                if verbose {
-                    if !s.covers.isEmpty { Out.line(String(repeating: " ", count: width + 2) + "covers: " + s.covers.joined(separator: ", ")) }
-                    Out.line(String(repeating: " ", count: width + 2) + "\(s.steps.count) steps")
-                }
+                if !s.covers.isEmpty { Out.line(indent + "covers: " + s.covers.joined(separator: ", ")) }
+                Out.line(indent + "\(s.steps.count) steps")
             }
             Out.line("\(all.count) scenario\(all.count == 1 ? "" : "s")")
         }
