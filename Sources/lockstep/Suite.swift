@@ -71,12 +71,12 @@ enum Suite {
             if getenv("LOCKSTEP_ROOT_NOTED") != nil {
                 // run.sh has said that root is needed; add only what it cannot know.
                 if needing > 0 {
-                    Out.err("\(needing) of \(scenarios.count) scenarios need the exact page layer and are skipped (\(why))")
+                    Out.err("\(needing) of \(scenarios.count) scenarios need root or the exact page layer and are skipped (\(why))")
                 }
             } else if needing == 0 {
                 Out.err("page layer not checked exactly (\(why)): its checks are marked not made." + (root ? "" : " Run as root for the exact page layer."))
             } else {
-                Out.err("page layer not checked exactly (\(why)): \(needing) of \(scenarios.count) scenarios need it and are skipped; "
+                Out.err("page layer not checked exactly (\(why)): \(needing) of \(scenarios.count) scenarios need root or the exact page layer and are skipped; "
                         + "the rest run with their page-layer checks marked not made." + (root ? "" : " Run as root for the exact page layer."))
             }
         }
