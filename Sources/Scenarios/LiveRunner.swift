@@ -92,7 +92,8 @@ public final class LiveRunner: @unchecked Sendable {
         }
         tmpdir = "/tmp"
         readAheadKB = Sys.readAheadKB(of: tmpdir) ?? 128
-        cpu = 0
+        // The first CPU this process may run on (CPU 0 is not always allowed).
+        cpu = (try? Sys.affinity())?.first ?? 0
         try Sys.pinToCPU(cpu)
         settler = try Settler()
         let available = (try? GlobalCounters.read().meminfo["MemAvailable"]) ?? nil
