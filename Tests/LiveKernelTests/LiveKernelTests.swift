@@ -20,6 +20,8 @@ struct LiveKernelTests {
             let skipped = Set(result.checks.compactMap(\.skipped))
             if !skipped.isEmpty { print("\(id): checks skipped: \(skipped.sorted().joined(separator: "; "))") }
         case .skip:
+            // The console reporter does not show a cancelled case's comment: say it too.
+            print("\(id) skipped: \(result.reason)")
             try Test.cancel("\(id) skipped: \(result.reason)")
         case .xfail:
             // The kernel diverged exactly as a known kernel bug does: a known issue.
