@@ -34,7 +34,7 @@ let package = Package(
         ]),
         .testTarget(name: "MlockModelTests", dependencies: ["MlockModel"]),
         .testTarget(name: "ObserverTests", dependencies: ["KernelObserver"]),
-        .testTarget(name: "LiveKernelTests", dependencies: ["Scenarios", "KernelObserver", "lockstep-agent"]),
+        .testTarget(name: "LiveKernelTests", dependencies: ["Scenarios", "KernelObserver", "KernelInterface", "lockstep-agent"]),
         .testTarget(name: "ReportTests", dependencies: ["Scenarios"]),
     ]
 )

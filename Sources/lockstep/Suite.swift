@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KernelInterface
 import MlockModel
 import Scenarios
 

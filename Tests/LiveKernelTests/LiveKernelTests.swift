@@ -1,11 +1,18 @@
 import Testing
+import KernelInterface
 import Scenarios
 
 /// Every catalog scenario on the live kernel, each in its own lockstep-agent process,
 /// compared step by step with the model. Serialized: scenarios read global counters.
 @Suite("Live kernel", .serialized)
 struct LiveKernelTests {
-    static let runner = Result { try LiveRunner() }
+    /// The machine-wide run lock (the one ./run.sh takes), held for the whole test
+    /// process, then the runner.
+    static let runner = Result { () throws -> LiveRunner in
+        _ = try lock.get()
+        return try LiveRunner()
+    }
+    static let lock = Result { try RunLock(waitSeconds: 300) { print("lockstep tests: \($0)") } }
 
     @Test("scenario agrees with the model at every step", arguments: Catalog.all.map(\.id))
     func scenario(_ id: String) throws {

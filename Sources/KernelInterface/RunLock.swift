@@ -3,21 +3,21 @@ import Glibc
 /// One live run at a time per machine: two runs would move each other's global
 /// counters and agents. An flock on a file under /run/lock (else /tmp), released by
 /// the kernel when the process exits, however it exits.
-struct RunLock {
-    let path: String
+public struct RunLock: Sendable {
+    public let path: String
     private let fd: Int32
 
     /// The lock file: $LOCKSTEP_LOCK, else /run/lock/lockstep.lock when /run/lock is a
     /// writable directory, else /tmp/lockstep.lock. Root and other users share it.
-    static var defaultPath: String {
+    public static var defaultPath: String {
         if let p = getenv("LOCKSTEP_LOCK").map({ String(cString: $0) }), !p.isEmpty { return p }
         return access("/run/lock", W_OK | X_OK) == 0 ? "/run/lock/lockstep.lock" : "/tmp/lockstep.lock"
     }
 
-    enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible {
         case open(String, Int32)
         case busy(String, holder: String, waited: Int)
-        var description: String {
+        public var description: String {
             switch self {
             case let .open(p, e): return "cannot open lock file \(p): \(String(cString: strerror(e)))"
             case let .busy(p, holder, waited):
@@ -29,7 +29,7 @@ struct RunLock {
 
     /// Takes the lock, waiting up to `waitSeconds` (0: do not wait). `notify` is called
     /// with a message when the lock is busy and we wait, or cannot be taken at all.
-    init(path: String = RunLock.defaultPath, waitSeconds: Int, notify: (String) -> Void) throws {
+    public init(path: String = RunLock.defaultPath, waitSeconds: Int, notify: (String) -> Void) throws {
         self.path = path
         fd = try Self.open(path)
         var deadline = timespec()
@@ -90,5 +90,5 @@ struct RunLock {
         return " (pid \(pid))"
     }
 
-    func release() { close(fd) }
+    public func release() { close(fd) }
 }
