@@ -63,6 +63,7 @@ public final class LiveRunner: @unchecked Sendable {
     /// per-CPU batches and our reads do not race a migration.
     let cpu: Int
     let settler: Settler
+    let counters: GlobalCountersReader
     /// read_ahead_kb of the device under `tmpdir`: regular-file faults read around.
     let readAheadKB: UInt64
     /// The suite never locks more than a quarter of MemAvailable (read at start).
@@ -96,7 +97,8 @@ public final class LiveRunner: @unchecked Sendable {
         cpu = (try? Sys.affinity())?.first ?? 0
         try Sys.pinToCPU(cpu)
         settler = try Settler()
-        let available = (try? GlobalCounters.read().meminfo["MemAvailable"]) ?? nil
+        counters = try GlobalCountersReader()
+        let available = (try? counters.read().meminfo["MemAvailable"]) ?? nil
         lockBudget = (available ?? 0) * 1024 / 4
     }
 
@@ -195,7 +197,7 @@ public final class LiveRunner: @unchecked Sendable {
         let foldUnavailable = environment.foldUnavailable
         var expectedBefore = model.view(result: .ok).counters
         try settle()
-        var globalBefore = try GlobalCounters.read()
+        var globalBefore = try counters.read()
         var foreignBefore = try observer.foreignPages(start.state.foreign, enabled: pageLayer.isExact)
         var foreignLockedBefore = start.state.foreign.contains { $0.locked }
         var comparison = StepComparison()
@@ -209,7 +211,7 @@ public final class LiveRunner: @unchecked Sendable {
             let observed = StepView(result: observedResult, vmas: now.arena, vmLckKB: now.vmLckKB,
                                     pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
                                     counters: Counters())
-            let globalAfter = try GlobalCounters.read()
+            let globalAfter = try counters.read()
             let foreignAfter = try observer.foreignPages(now.foreign, enabled: pageLayer.isExact)
             let foreignLocked = now.foreign.contains { $0.locked }
             // mlockall and munlockall reach the agent's own mappings too; without the
