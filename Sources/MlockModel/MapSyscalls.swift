@@ -39,6 +39,17 @@ extension KernelModel {
             }
             vmFlags.formUnion([.droppable, .noreserve, .wipeOnFork, .dontDump])
         }
+        // MAP_GROWSDOWN -> VM_GROWSDOWN (calc_vm_flag_bits); do_mmap's MAP_TYPE switch then
+        // refuses VM_GROWSDOWN|VM_GROWSUP with a file (MAP_SHARED and MAP_PRIVATE alike),
+        // with MAP_SHARED|MAP_ANONYMOUS and with MAP_DROPPABLE -> EINVAL, after the
+        // EEXIST/EPERM/EAGAIN checks above. A missing object is EBADF first (fget).
+        if flags.contains(.growsdown) {
+            guard case .privateAnon = backing, !flags.contains(.droppable) else {
+                if case let .object(slot, _, _) = backing, objectForSlot[slot] == nil { return .fail(Err.EBADF) }
+                return .fail(Err.EINVAL)
+            }
+            vmFlags.insert(.growsDown)
+        }
         switch backing {
         case .privateAnon:
             break

@@ -42,6 +42,9 @@ struct VMFlags: OptionSet, Hashable, Sendable {
     static let special = VMFlags(rawValue: 1 << 16)
     /// VM_DROPPABLE (MAP_DROPPABLE, 64-bit only): never VM_LOCKED, not counted.
     static let droppable = VMFlags(rawValue: 1 << 17)
+    /// VM_GROWSDOWN (MAP_GROWSDOWN): compared by merges (is_mergeable_vma) and by
+    /// anon_vma_compatible like any flag; nothing the model does treats it otherwise.
+    static let growsDown = VMFlags(rawValue: 1 << 18)
 
     static let lockedMask: VMFlags = [.locked, .lockOnFault]   // VM_LOCKED_MASK
     static let access: VMFlags = [.read, .write, .exec]         // VM_ACCESS_FLAGS

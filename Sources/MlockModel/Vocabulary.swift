@@ -67,6 +67,13 @@ public struct MapFlags: OptionSet, Hashable, Sendable {
     /// MAP_DROPPABLE (6.11+): a private anon mapping type (0x08 in place of MAP_PRIVATE)
     /// whose pages the kernel may drop; never VM_LOCKED.
     public static let droppable = MapFlags(rawValue: 1 << 3)
+    /// MAP_GROWSDOWN (0x0100): VM_GROWSDOWN, smaps `gd`. do_mmap accepts it on private
+    /// anonymous mappings only (EINVAL with a file, MAP_SHARED or MAP_DROPPABLE). The VMA
+    /// is a stack-like VMA but not `[stack]` (that name is only the process's initial
+    /// stack); it merges only with grows-down neighbours, and mlock/populate treat it as
+    /// any private anon VMA, all of it. Scenarios never touch below it: stack expansion
+    /// (a fault under vm_start, within stack_guard_gap rules) is not modelled.
+    public static let growsdown = MapFlags(rawValue: 1 << 4)
 }
 
 /// Raw flag values, as the kernel's UAPI defines them, so that ops can carry invalid

@@ -152,6 +152,7 @@ extension Op: CustomStringConvertible {
             if flags.contains(.populate) { f.append("MAP_POPULATE") }
             if flags.contains(.noreserve) { f.append("MAP_NORESERVE") }
             if flags.contains(.droppable) { f.append("MAP_DROPPABLE") }
+            if flags.contains(.growsdown) { f.append("MAP_GROWSDOWN") }
             return "mmap(\(a(addr)), \(l(len)), \(prot), \(backing)\(f.isEmpty ? "" : ", " + f.joined(separator: "|")))"
         case let .munmap(addr, len): return "munmap(\(a(addr)), \(l(len)))"
         case let .mprotect(addr, len, prot): return "mprotect(\(a(addr)), \(l(len)), \(prot))"

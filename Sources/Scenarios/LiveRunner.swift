@@ -271,6 +271,7 @@ public final class LiveRunner: @unchecked Sendable {
             if flags.contains(.locked) { f |= MAP_LOCKED }
             if flags.contains(.populate) { f |= MAP_POPULATE }
             if flags.contains(.noreserve) { f |= MAP_NORESERVE }
+            if flags.contains(.growsdown) { f |= 0x0100 }   // MAP_GROWSDOWN
             r = try agent.call(LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: f)),
                                          UInt64(bitPattern: slot), offset])
         case let .munmap(addr, len): r = try agent.call(LS_MUNMAP, [addr, len])
