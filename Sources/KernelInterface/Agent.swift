@@ -8,6 +8,7 @@ public enum AgentOp: UInt32, CaseIterable, Sendable {
     case ping = 0, exit = 1, createObject = 2, mmap = 3, munmap = 4, mprotect = 5, mremap = 6
     case touch = 7, mlock = 8, mlock2 = 9, munlock = 10, mlockall = 11, munlockall = 12
     case madvise = 13, setrlimit = 14, dropCap = 15, setuid = 16, closeObject = 17
+    case msync = 18, fork = 19
 }
 
 /// One reply of the agent: the syscall's return value and errno (0 on success).
@@ -78,6 +79,19 @@ public final class Agent {
     private var fromAgent: Int32
     /// How the agent ended, once it has been reaped.
     public private(set) var exitStatus: ExitStatus?
+    /// Processes the agent forked (LS_FORK): the last one is the live agent, the agent
+    /// process itself and the earlier ones are frozen parents. Not our children: `kill()`
+    /// SIGKILLs them and waits until they are gone (the frozen parent ignores SIGCHLD,
+    /// so the kernel reaps them).
+    public private(set) var forked: [Int32] = []
+
+    /// The pid that now answers requests: the last forked child, else the agent.
+    public var livePid: Int32 { forked.last ?? pid }
+
+    /// Records a child the agent forked (the reply to LS_FORK), so that `kill()` ends it.
+    public func adopt(forkedChild child: Int32) {
+        if child > 0 { forked.append(child) }
+    }
 
     /// Starts `executable --cpu cpu --tmpdir tmpdir` (cpu < 0: not pinned) and checks it
     /// answers a PING with its pid.
@@ -153,6 +167,15 @@ public final class Agent {
 
     /// SIGKILLs the agent (if still running), reaps it and closes the pipes. Idempotent.
     public func kill() {
+        // The forked processes, the last first, each while its parent still lives: that
+        // frozen parent ignores SIGCHLD, so the kernel reaps the child at once (init might
+        // not). Wait until each is gone with what it locked, at most about 2 s each.
+        for child in forked.reversed() {
+            _ = Glibc.kill(child, SIGKILL)
+            var tries = 0
+            while Glibc.kill(child, 0) == 0 && tries < 2000 { usleep(200); tries += 1 }
+        }
+        forked = []
         if exitStatus == nil {
             _ = Glibc.kill(pid, SIGKILL)
             _ = reap(blocking: true)

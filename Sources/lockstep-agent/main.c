@@ -16,12 +16,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -236,6 +238,59 @@ static struct ls_reply op_drop_cap(const uint64_t *a) {
     return result(syscall(SYS_capset, &header, data));
 }
 
+// ---- fork ----
+
+// Whether process `pid` sleeps interruptibly (state S in /proc/<pid>/stat).
+static int sleeping(pid_t pid) {
+    char path[64] = "/proc/", digits[24], buf[512];
+    int n = 0;
+    for (long v = pid; v > 0 && n < 20; v /= 10) digits[n++] = (char)('0' + v % 10);
+    size_t len = strlen(path);
+    while (n > 0) path[len++] = digits[--n];
+    memcpy(path + len, "/stat", 6);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) return 0;
+    buf[got] = 0;
+    char *close_paren = strrchr(buf, ')');   // comm may hold anything but ends at the last ')'
+    return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'S';
+}
+
+// The parent of a fork: it keeps its address space and locks as they are and does
+// nothing more. Its stdout is closed (a dead child must end the runner's read); it
+// sleeps in poll() on stdin with no events, which wakes only on POLLHUP/POLLERR: when
+// the runner closes the pipe, it exits. The runner also SIGKILLs it.
+static _Noreturn void frozen_parent(void) {
+    close(1);
+    struct pollfd p = {.fd = 0, .events = 0, .revents = 0};
+    for (;;) {
+        int r = poll(&p, 1, -1);
+        if (r > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL))) _exit(0);
+    }
+}
+
+// Fork: the child carries on as the agent. It answers only once the parent sleeps, so
+// that the parent's own writes after fork (its copy-on-write breaks of its stack and
+// data) are over before the runner reads.
+static struct ls_reply op_fork(void) {
+    // The kernel reaps a killed child by itself: the frozen parent never waits.
+    signal(SIGCHLD, SIG_IGN);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return failure(errno);
+    if (pid > 0) frozen_parent();
+    for (int i = 0; i < 200000 && !sleeping(parent); i++) {
+        struct timespec ts = {0, 20000};
+        sched_yield();
+        nanosleep(&ts, NULL);
+    }
+    struct ls_reply rep = {0};
+    rep.ret = getpid();
+    return rep;
+}
+
 // ---- dispatch ----
 
 static struct ls_reply dispatch(const struct ls_request *rq) {
@@ -260,6 +315,7 @@ static struct ls_reply dispatch(const struct ls_request *rq) {
     case LS_SETRLIMIT: return op_setrlimit(a);
     case LS_DROP_CAP: return op_drop_cap(a);
     case LS_SETUID: return result(syscall(SYS_setresuid, a[0], a[0], a[0]));
+    case LS_FORK: return op_fork();
     default: return failure(ENOSYS);
     }
 }

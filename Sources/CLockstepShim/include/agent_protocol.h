@@ -42,6 +42,9 @@ enum ls_op {
     LS_SETUID = 16,       // a0 uid (setresuid(uid, uid, uid)), keeps nothing
     LS_CLOSE_OBJECT = 17, // a0 slot: close the object's fd (its mappings stay). EBADF if empty.
     LS_MSYNC = 18,        // a0 addr, a1 len, a2 flags (raw, passed as int)
+    LS_FORK = 19,         // fork(): the child carries on as the agent (same pipes) and replies
+                          // ret = its pid, once the parent sleeps; the parent closes its stdout
+                          // and sleeps until stdin is closed (then _exit(0)s) or it is killed.
 };
 
 struct ls_request {
