@@ -89,6 +89,10 @@ public struct KernelModel: Sendable {
     /// ra->ra_pages for regular files (read_ahead_kb / 4).
     let readAroundPages: UInt64
 
+    /// Files (shmem objects) still mapped by a frozen parent: they outlive the live
+    /// process's last mapping of them.
+    var frozenFiles: Set<FileRef> = []
+
     var nextID = 1
     var nextKernelChosen = KernelModel.kernelChosenAddressBase
 
@@ -152,6 +156,8 @@ public struct KernelModel: Sendable {
         case .dropCapIpcLock:
             capIpcLock = false
             return .ok
+        case .fork:
+            return fork()
         }
     }
 

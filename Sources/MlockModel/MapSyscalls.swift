@@ -118,7 +118,8 @@ extension KernelModel {
         while i < vmas.count && vmas[i].start < end {
             let v = vmas[i]
             if v.flags.contains(.locked) { lockedVM -= v.pages }
-            if case let .sharedAnon(id)? = v.file, !vmas.contains(where: { $0.file == v.file && $0.start != v.start }) {
+            if case let .sharedAnon(id)? = v.file, !frozenFiles.contains(v.file!),
+               !vmas.contains(where: { $0.file == v.file && $0.start != v.start }) {
                 dropSharedAnonObject(id)
             }
             vmas.remove(at: i)
@@ -131,7 +132,7 @@ extension KernelModel {
     mutating func dropSharedAnonObject(_ id: Int) {
         guard let obj = objects[id] else { return }
         for (_, fid) in obj.cache {
-            if let f = folios[fid], f.maps.isEmpty { freeFolio(fid) }
+            if let f = folios[fid], f.unmapped { freeFolio(fid) }
         }
         objects[id] = nil
     }

@@ -87,6 +87,9 @@ struct VMA: Sendable {
     var pgoff: UInt64
     /// Identity of vma->anon_vma, nil until the first anonymous folio (anon_vma_prepare).
     var anonVma: Int?
+    /// The VMA was copied by fork from a VMA with an anon_vma: its anon_vma_chain also
+    /// links the parent's anon_vma (vma_had_uncowed_parents() in mm/vma.c).
+    var uncowedParents = false
 
     var pages: UInt64 { (end - start) >> pageShift }
     var isForeign: Bool { if case .foreign = file { return true }; return false }
@@ -115,6 +118,15 @@ struct Folio: Sendable {
     var mlocked = false        // PG_mlocked
     var unevictable = false    // PG_unevictable (on the unevictable "LRU")
     var mlockCount = 0         // folio->mlock_count
+    /// Mappings of the folio in frozen address spaces (parents that forked the live
+    /// process and then stopped), and how many of those are in VM_LOCKED VMAs. They never
+    /// change by themselves; they count in the mapcount and keep the folio alive.
+    var frozenMaps = 0
+    var frozenLockedMaps = 0
+    /// folio_mapcount() over every mm: the live process's PTEs and the frozen ones.
+    var mapcount: Int { maps.count + frozenMaps }
+    /// No PTE anywhere maps it.
+    var unmapped: Bool { mapcount == 0 }
 }
 
 /// A shmem or regular file: its size and page cache.

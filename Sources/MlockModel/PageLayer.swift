@@ -87,6 +87,8 @@ extension KernelModel {
     /// is VM_LOCKED (for the `.pre518` rmap walk).
     func mappedLockedElsewhere(_ id: Int, except: UInt64?) -> Bool {
         guard let f = folios[id] else { return false }
+        // A frozen parent's VM_LOCKED mapping is found by the same rmap walk.
+        if f.frozenLockedMaps > 0 { return true }
         for a in f.maps where a != except {
             if let i = indexContaining(a), isMlockVMA(vmas[i]) { return true }
         }
@@ -141,7 +143,7 @@ extension KernelModel {
         if isMlockVMA(vma) {
             munlockFolio(id, otherLockedMapping: profile == .pre518 && mappedLockedElsewhere(id, except: addr))
         }
-        if let f = folios[id], f.anon, f.maps.isEmpty { freeFolio(id) }
+        if let f = folios[id], f.anon, f.unmapped { freeFolio(id) }
     }
 
     /// Addresses of the present PTEs in [start, end), ascending, in time proportional to
@@ -224,8 +226,15 @@ extension KernelModel {
                 }
             case .zero?:
                 if write { ptes[addr] = nil; mapNewAnonFolio(at: addr, vmaIndex: i) }  // wp_page_copy
-            case .folio?:
-                break
+            case let .folio(id)?:
+                // do_wp_page(): after fork the anon page is no longer PageAnonExclusive and
+                // a frozen parent still holds a reference, so wp_can_reuse_anon_folio()
+                // refuses and wp_page_copy() gives this mm a new folio; the old one stays
+                // mapped (and, in a locked parent VMA, mlocked) in the parent.
+                if write, let f = folios[id], f.frozenMaps > 0 {
+                    unmapPTE(at: addr, vma: v)
+                    mapNewAnonFolio(at: addr, vmaIndex: i)
+                }
             }
             return .ok
         }
@@ -258,7 +267,9 @@ extension KernelModel {
                 }
             }
         case let .folio(id)?:
-            if write, let f = folios[id], !f.anon {                  // COW of a page-cache page
+            // COW of a page-cache page, or of an anon copy shared with a frozen parent
+            // (do_wp_page -> wp_page_copy, as above).
+            if write, let f = folios[id], !f.anon || f.frozenMaps > 0 {
                 unmapPTE(at: addr, vma: v)
                 mapNewAnonFolio(at: addr, vmaIndex: i)
             }
@@ -313,14 +324,16 @@ extension KernelModel {
     }
 
     /// Whether GUP must fault at `a` (follow_page_mask fails): no PTE, or a write to a
-    /// page that is not writable privately (zero page or page-cache page in a private VMA).
+    /// page that is not writable privately (zero page or page-cache page in a private VMA,
+    /// or an anon page still shared with a frozen parent: can_follow_write_pte() wants
+    /// PageAnonExclusive, which fork cleared).
     func needsFault(_ a: UInt64, write: Bool) -> Bool {
         switch ptes[a] {
         case nil: return true
         case .zero?: return write
         case let .folio(id)?:
             guard write, let f = folios[id], let i = indexContaining(a) else { return false }
-            return !f.anon && !vmas[i].isShared
+            return (!f.anon || f.frozenMaps > 0) && !vmas[i].isShared
         }
     }
 

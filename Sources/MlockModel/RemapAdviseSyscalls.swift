@@ -366,8 +366,17 @@ extension KernelModel {
             for a in folios[fid]?.maps ?? [] {
                 if let k = indexContaining(a) { unmapPTE(at: a, vma: vmas[k]) }
             }
+            // unmap_mapping_range() reaches every mm: a frozen parent's mappings go too,
+            // each locked one munlocking the folio (munlock_vma_folio).
+            if var f = folios[fid], f.frozenMaps > 0 {
+                let locked = f.frozenLockedMaps
+                f.frozenMaps = 0
+                f.frozenLockedMaps = 0
+                folios[fid] = f
+                for _ in 0..<locked { munlockFolio(fid, otherLockedMapping: false) }
+            }
             objects[oid]?.cache[idx] = nil
-            if let f = folios[fid], f.maps.isEmpty { freeFolio(fid) }
+            if let f = folios[fid], f.unmapped { freeFolio(fid) }
         }
     }
 

@@ -55,13 +55,16 @@ extension KernelModel {
 
     /// can_vma_merge_after()/can_vma_merge_before() for `a` immediately followed by `b`:
     /// is_mergeable_vma (vm_flags equal but VM_SOFTDIRTY, same vm_file), the anon_vma
-    /// rule of is_mergeable_anon_vma (either side without one, or the same one: no fork
-    /// in scenarios, so no "uncowed parents"), and file page offsets continuing.
+    /// rule of is_mergeable_anon_vma (either side without one, or the same one; but a
+    /// VMA that fork copied with an anon_vma has "uncowed parents" and does not lend its
+    /// anon_vma to a neighbour without one, vma_had_uncowed_parents), and file page
+    /// offsets continuing.
     /// VMAs with VM_SPECIAL flags never merge (vma_merge_new_range).
     func canMerge(_ a: VMA, _ b: VMA) -> Bool {
         guard a.end == b.start, a.flags == b.flags, a.file == b.file else { return false }
         if a.flags.contains(.special) || a.isForeign { return false }
         if let x = a.anonVma, let y = b.anonVma, x != y { return false }
+        if (a.anonVma == nil) != (b.anonVma == nil) && (a.uncowedParents || b.uncowedParents) { return false }
         return a.pgoff &+ a.pages == b.pgoff
     }
 
@@ -75,12 +78,14 @@ extension KernelModel {
         if i > 0, canMerge(vmas[i - 1], vmas[i]) {
             vmas[i - 1].end = vmas[i].end
             vmas[i - 1].anonVma = vmas[i - 1].anonVma ?? vmas[i].anonVma
+            vmas[i - 1].uncowedParents = vmas[i - 1].uncowedParents || vmas[i].uncowedParents
             vmas.remove(at: i)
             i -= 1
         }
         if i + 1 < vmas.count, canMerge(vmas[i], vmas[i + 1]) {
             vmas[i].end = vmas[i + 1].end
             vmas[i].anonVma = vmas[i].anonVma ?? vmas[i + 1].anonVma
+            vmas[i].uncowedParents = vmas[i].uncowedParents || vmas[i + 1].uncowedParents
             vmas.remove(at: i + 1)
         }
         return i

@@ -31,7 +31,7 @@ extension KernelModel {
                     pages[a] = PageView(present: true, zero: false, mlocked: f.mlocked, unevictable: f.unevictable)
                     rss += pageSize
                     if locked {
-                        let mapcount = UInt64(max(f.maps.count, 1))
+                        let mapcount = UInt64(max(f.mapcount, 1))
                         var pss = pageSize << 12
                         if mapcount >= 2 { pss /= mapcount }
                         pssLocked += pss

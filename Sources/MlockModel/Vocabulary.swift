@@ -172,6 +172,10 @@ public enum Op: Hashable, Sendable {
     case setMemlockLimit(soft: UInt64, hard: UInt64)
     /// Drop CAP_IPC_LOCK from the scenario process's effective and permitted sets.
     case dropCapIpcLock
+    /// fork(): the child continues the scenario (it becomes the observed process); the
+    /// parent stops for good, keeping its mappings and locks. Returns the child's pid,
+    /// which the model cannot know: it predicts 0 for success.
+    case fork
 }
 
 /// A syscall's outcome: the raw return value and errno (0 when it succeeded).

@@ -185,6 +185,7 @@ extension Op: CustomStringConvertible {
             func r(_ v: UInt64) -> String { v == UAPI.RLIM_INFINITY ? "unlimited" : "\(v)" }
             return "setrlimit(MEMLOCK, \(r(soft)), \(r(hard)))"
         case .dropCapIpcLock: return "drop CAP_IPC_LOCK"
+        case .fork: return "fork (the child goes on)"
         }
     }
 }

@@ -184,7 +184,10 @@ public final class LiveRunner: @unchecked Sendable {
     func runOnce(_ scenario: Scenario) throws -> (ScenarioResult, Bool) {
         let agent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir)
         defer { agent.kill() }
-        let observer = try ProcessObserver(pid: agent.pid)
+        var observer = try ProcessObserver(pid: agent.pid)
+        // Parents frozen by a fork op, with their foreign VMAs (they never change again):
+        // their pages keep counting (a page a frozen parent locks stays PG_mlocked).
+        var frozen: [(ProcessObserver, [ForeignMapping])] = []
         let start = try observer.start()
         var model = KernelModel(profile: profile, setup: ProcessSetup(
             foreign: start.state.foreign.map { ForeignVMA(start: $0.start, end: $0.end, prot: $0.prot,
@@ -198,13 +201,30 @@ public final class LiveRunner: @unchecked Sendable {
         var expectedBefore = model.view(result: .ok).counters
         try settle()
         var globalBefore = try counters.read()
-        var foreignBefore = try observer.foreignPages(start.state.foreign, enabled: pageLayer.isExact)
+        // The foreign pages of the live process (every VMA once it is a forked child: its
+        // VMAs are unlocked but share pages a frozen parent may lock) and of the frozen
+        // parents, keyed by PFN, so that a page shared by two of them is counted once.
+        func foreignPages(_ live: [ForeignMapping]) throws -> [UInt64: PageView] {
+            var out = try observer.foreignPages(live, all: !frozen.isEmpty, enabled: pageLayer.isExact)
+            for (o, vmas) in frozen {
+                out.merge(try o.foreignPages(vmas, all: true, enabled: pageLayer.isExact)) { a, _ in a }
+            }
+            return out
+        }
+        var foreignBefore = try foreignPages(start.state.foreign)
         var foreignLockedBefore = start.state.foreign.contains { $0.locked }
         var comparison = StepComparison()
 
         for (i, step) in scenario.steps.enumerated() {
             let predictedResult = model.apply(step.op)
             let observedResult = try execute(step.op, on: agent)
+            if case .fork = step.op, observedResult.errno == 0 {
+                // The scenario goes on in the child: observe it from now on; the parent
+                // freezes as it is.
+                let parentForeign = try observer.read().foreign
+                frozen.append((observer, parentForeign))
+                observer = try ProcessObserver(pid: agent.livePid)
+            }
             let predicted = model.view(result: predictedResult)
             try settle()
             let now = try observer.read()
@@ -212,7 +232,7 @@ public final class LiveRunner: @unchecked Sendable {
                                     pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
                                     counters: Counters())
             let globalAfter = try counters.read()
-            let foreignAfter = try observer.foreignPages(now.foreign, enabled: pageLayer.isExact)
+            let foreignAfter = try foreignPages(now.foreign)
             let foreignLocked = now.foreign.contains { $0.locked }
             // mlockall and munlockall reach the agent's own mappings too; without the
             // page layer what their pages did cannot be read, so no counter is attributable.
@@ -289,6 +309,11 @@ public final class LiveRunner: @unchecked Sendable {
         case let .msync(addr, len, flags): r = try agent.call(LS_MSYNC, [addr, len, UInt64(UInt32(bitPattern: flags))])
         case let .setMemlockLimit(soft, hard): r = try agent.call(LS_SETRLIMIT, [UInt64(RLIMIT_MEMLOCK_RESOURCE), soft, hard])
         case .dropCapIpcLock: r = try agent.call(LS_DROP_CAP, [UInt64(CAP_IPC_LOCK_NUMBER)])
+        case .fork:
+            r = try agent.call(LS_FORK, [])
+            // The child's pid is the runner's business (it observes that process from now
+            // on); the model predicts 0 for success.
+            if r.errno == 0 { agent.adopt(forkedChild: Int32(r.ret)); return .ok }
         }
         return OpResult(ret: r.ret, errno: r.errno)
     }

@@ -93,10 +93,11 @@ final class ProcessObserver {
     /// reaches them), keyed by PFN: a file page can be mapped at two addresses (an ELF
     /// segment boundary) and is still one page to the counters. Empty when none is
     /// locked or the page layer is unavailable.
-    func foreignPages(_ vmas: [ForeignMapping], enabled: Bool) throws -> [UInt64: PageView] {
+    /// With `all`, every non-special foreign VMA is read, locked or not (after a fork).
+    func foreignPages(_ vmas: [ForeignMapping], all: Bool = false, enabled: Bool) throws -> [UInt64: PageView] {
         guard enabled else { return [:] }
         var out: [UInt64: PageView] = [:]
-        for v in vmas where v.locked && !v.special {
+        for v in vmas where (v.locked || all) && !v.special {
             for p in try pages.read(start: v.start, pages: Int((v.end - v.start) / pageSize)) where p.present {
                 out[p.pfn] = PageView(present: true, zero: p.zeroPage, mlocked: p.mlocked, unevictable: p.unevictable)
             }

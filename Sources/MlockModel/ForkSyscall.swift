@@ -1,0 +1,66 @@
+// fork(): the scenario continues in the child; the parent freezes with its mappings and
+// locks. The parent's PTEs become "frozen" mappings of their folios (they count in the
+// mapcount, keep the folio alive and, in a VM_LOCKED VMA, hold one mlock_count), and the
+// live address space becomes the child's copy.
+
+extension KernelModel {
+    /// dup_mm() -> dup_mmap() (kernel/fork.c, mm/mmap.c in 6.18) and copy_page_range()
+    /// (mm/memory.c).
+    mutating func fork() -> OpResult {
+        // The parent's mappings freeze as they are: every PTE of a folio becomes a frozen
+        // mapping, a locked one if its VMA is VM_LOCKED (the parent keeps its
+        // mlock_count contributions; nothing is munlocked).
+        for (addr, pte) in ptes {
+            guard case let .folio(id) = pte, var f = folios[id] else { continue }
+            f.maps.remove(addr)
+            f.frozenMaps += 1
+            if let i = indexContaining(addr), isMlockVMA(vmas[i]) { f.frozenLockedMaps += 1 }
+            folios[id] = f
+        }
+        for v in vmas where v.file != nil && !v.isForeign { frozenFiles.insert(v.file!) }
+
+        let parentVMAs = vmas
+        let parentPTEs = ptes
+        vmas = []
+        ptes = [:]
+        for v in parentVMAs {
+            // dup_mmap(): a VM_DONTCOPY (MADV_DONTFORK) VMA is not copied.
+            if v.flags.contains(.dontCopy) { continue }
+            var c = v
+            // dup_mmap(): the child's VMAs lose VM_LOCKED and VM_LOCKONFAULT
+            // (vm_flags_clear(tmp, VM_LOCKED_MASK)); its locked_vm starts at 0.
+            c.flags.subtract(.lockedMask)
+            if v.flags.contains(.wipeOnFork) {
+                // VM_WIPEONFORK: no anon_vma, no pages (copy_page_range is skipped).
+                c.anonVma = nil
+                c.uncowedParents = false
+            } else if v.anonVma != nil {
+                // anon_vma_fork(): a new anon_vma of the child's, chained to the parent's.
+                c.anonVma = newID()
+                c.uncowedParents = true
+            }
+            vmas.append(c)
+            // copy_page_range() -> vma_needs_copy(): PTEs are copied only for VMAs with an
+            // anon_vma (or VM_PFNMAP/VM_MIXEDMAP, never in the arena); the others are
+            // left for the child to fault. Foreign VMAs' pages are read, not modelled.
+            guard !v.flags.contains(.wipeOnFork), v.anonVma != nil, !v.isForeign else { continue }
+            var a = v.start
+            while a < v.end {
+                if let pte = parentPTEs[a] {
+                    // copy_present_pte(): the zero page stays the zero page; a folio is
+                    // shared (anon: write-protected in both, folio_try_dup_anon_rmap_pte;
+                    // file: folio_dup_file_rmap_pte), neither touching mlock state.
+                    ptes[a] = pte
+                    if case let .folio(id) = pte { folios[id]?.maps.insert(a) }
+                }
+                a += pageSize
+            }
+        }
+        // dup_mmap()/mm_init(): locked_vm 0, and def_flags lose VM_LOCKED_MASK
+        // (mm->def_flags = current->mm->def_flags & VM_INIT_DEF_MASK): MCL_FUTURE is
+        // not inherited.
+        lockedVM = 0
+        defFlags = []
+        return .ok
+    }
+}
