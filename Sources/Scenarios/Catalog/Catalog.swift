@@ -13,6 +13,7 @@ public enum Catalog {
         + GVisorMlock.scenarios
         + Edges.scenarios
         + EdgesMsync.scenarios
+        + Fork.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 

@@ -5,8 +5,6 @@ import MlockModel
 /// gVisor decides "locked" with msync(MS_INVALIDATE) returning EBUSY on a VM_LOCKED VMA:
 /// one VMA-level bit per page. Here the same sequences are checked through `lo`, exact
 /// VmLck, and the page layer, which gVisor cannot see.
-// TODO(op): fork (MlockTest.Fork: the child's copy is not locked) has no op; see
-// docs/coverage.md.
 enum GVisorMlock {
     static func ref(_ name: String) -> String { "gvisor/mlock#\(name)" }
 
@@ -17,6 +15,15 @@ enum GVisorMlock {
             let m = b.region(pages: 1)
             b.map(m)
             b.mlock(m)
+        },
+        Scenario("gvisor.mlock.fork",
+                 "MlockTest.Fork: after mlock of a written page and fork, the child's copy of the VMA is not locked (no lo, VmLck 0) while its page, shared copy-on-write with the parent, stays PG_mlocked because the parent's VMA still locks it",
+                 covers: [ref("MlockTest.Fork"), "digest/P-26"], requires: [.pageLayer]) { b in
+            let m = b.region(pages: 1)
+            b.map(m)
+            b.touch(m, "write it: a private anonymous page")
+            b.mlock(m)
+            b.step(.fork, "child: no lo, VmLck 0, Locked 0; the page present and still mlocked (the parent's)")
         },
         Scenario("gvisor.mlock.prot-none",
                  "MlockTest.ProtNone: mlock of a PROT_NONE page fails with ENOMEM (it cannot be populated) yet the VMA is locked and counted in VmLck; munlock undoes it",
