@@ -146,7 +146,8 @@ extension KernelModel {
         let end = start &+ len
         if end <= start { return Err.ENOMEM }
         if prot.rawValue & ~Int32(7) != 0 { return Err.EINVAL }   // arch_validate_prot
-        // The first VMA must contain start (no VM_GROWSDOWN in scenarios) -> ENOMEM.
+        // The first VMA must contain start -> ENOMEM. PROT_GROWSDOWN (which would extend a
+        // grows-down VMA downwards) is not modelled: arch_validate_prot above refuses it.
         guard let first = firstIndex(endAbove: start), vmas[first].start < end else { return Err.ENOMEM }
         if vmas[first].start > start { return Err.ENOMEM }
         var tmp = vmas[first].start

@@ -40,16 +40,21 @@ enum SelftestsMlockRandom {
                 let isMlock = rng.coin()
                 let lockSize = rng.below(chunk)
                 let start = rng.below(chunk - lockSize)
-                let addr = p.addr + start
-                if isMlock {
-                    b.mlock(addr: addr, length: lockSize,
-                            "[\(i)] mlock(p+\(Cat.hex(start)), \(Cat.hex(lockSize)))")
-                } else {
-                    b.mlock2(addr: addr, length: lockSize, flags: Cat.onfault,
-                             "[\(i)] mlock2(p+\(Cat.hex(start)), \(Cat.hex(lockSize)), ONFAULT)")
-                }
+                randomLock(&b, mlock: isMlock, index: i, base: p.addr, offset: start, length: lockSize)
             }
             b.munlock(p, "the reference munlocks the whole area before the next test")
+        }
+    }
+
+    /// One of the reference's random calls: mlock or mlock2(MLOCK_ONFAULT), by the coin.
+    static func randomLock(_ b: inout ScenarioBuilder, mlock: Bool, index i: Int, base: UInt64,
+                           offset start: UInt64, length: UInt64, expecting: String = "") {
+        let range = "p+\(Cat.hex(start)), \(Cat.hex(length))"
+        if mlock {
+            b.mlock(addr: base + start, length: length, "[\(i)] mlock(\(range))\(expecting)")
+        } else {
+            b.mlock2(addr: base + start, length: length, flags: Cat.onfault,
+                     "[\(i)] mlock2(\(range), ONFAULT)\(expecting)")
         }
     }
 
@@ -74,14 +79,8 @@ enum SelftestsMlockRandom {
                 // range spans at least 65 pages and must fail.
                 let lockSize = rlimit + 1 + rng.below(size - rlimit - 1)
                 let start = rng.below(size - lockSize)
-                let addr = p.addr + start
-                if isMlock {
-                    b.mlock(addr: addr, length: lockSize,
-                            "[\(i)] mlock(p+\(Cat.hex(start)), \(Cat.hex(lockSize))) -> ENOMEM")
-                } else {
-                    b.mlock2(addr: addr, length: lockSize, flags: Cat.onfault,
-                             "[\(i)] mlock2(p+\(Cat.hex(start)), \(Cat.hex(lockSize)), ONFAULT) -> ENOMEM")
-                }
+                randomLock(&b, mlock: isMlock, index: i, base: p.addr, offset: start, length: lockSize,
+                           expecting: " -> ENOMEM")
             }
             // Beyond the reference: the boundary itself.
             let limitPages = rlimit / pageSize
