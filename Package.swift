@@ -33,7 +33,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "MlockModelTests", dependencies: ["MlockModel"]),
-        .testTarget(name: "ObserverTests", dependencies: ["KernelObserver"]),
+        .testTarget(name: "ObserverTests", dependencies: ["KernelObserver", "KernelInterface"]),
         .testTarget(name: "LiveKernelTests", dependencies: ["Scenarios", "KernelObserver", "KernelInterface", "lockstep-agent"]),
         .testTarget(name: "ReportTests", dependencies: ["Scenarios"]),
     ]

@@ -14,13 +14,21 @@ enum Suite {
     }
 
     /// Takes the machine-wide run lock, or exits 4 (kselftest's skip) with a message.
+    /// Once it holds the lock, it undoes what a killed run left in the settings journal
+    /// (saying what) and arranges for this run's own changes to be undone at any exit.
     static func takeLock(_ options: GlobalOptions) throws -> RunLock {
+        let lock: RunLock
         do {
-            return try RunLock(waitSeconds: options.lockWait) { Out.err($0) }
+            lock = try RunLock(waitSeconds: options.lockWait) { Out.err($0) }
         } catch let e as RunLock.Failure {
             Out.err("\(e)")
             throw ExitCode(KselftestExit.skip.rawValue)
         }
+        for line in SettingsJournal.shared.recover() {
+            Out.err("an interrupted run left this behind: \(line)")
+        }
+        UndoAtExit.install()
+        return lock
     }
 
     /// The live runner, or why it could not start.

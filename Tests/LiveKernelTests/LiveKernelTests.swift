@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import KernelInterface
 import Scenarios
@@ -12,7 +13,12 @@ struct LiveKernelTests {
         _ = try lock.get()
         return try LiveRunner()
     }
-    static let lock = Result { try RunLock(waitSeconds: 300) { print("lockstep tests: \($0)") } }
+    static let lock = Result { () throws -> RunLock in
+        let lock = try RunLock(waitSeconds: 300) { print("lockstep tests: \($0)") }
+        for line in SettingsJournal.shared.recover() { print("lockstep tests: an interrupted run left this behind: \(line)") }
+        atexit { for line in SettingsJournal.shared.undoAll() { print("lockstep tests: \(line)") } }
+        return lock
+    }
 
     @Test("scenario agrees with the model at every step", arguments: Catalog.all.map(\.id))
     func scenario(_ id: String) throws {
