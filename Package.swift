@@ -13,7 +13,8 @@ let package = Package(
     targets: [
         // C: the syscalls Swift cannot call directly, constants glibc does not export,
         // and the wire format shared with the agent.
-        .target(name: "CLockstepShim"),
+        // libseccomp: the simulated kernel bugs of `selfcheck` (static in the agent).
+        .target(name: "CLockstepShim", linkerSettings: [.linkedLibrary("seccomp")]),
         // The scenario process: a tiny C program that executes ops on request and
         // allocates nothing, so its address space holds only what the scenario maps.
         // Linked static and without the Swift runtime (-nostartfiles keeps SwiftPM's

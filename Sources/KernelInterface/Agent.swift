@@ -93,12 +93,15 @@ public final class Agent {
         if child > 0 { forked.append(child) }
     }
 
-    /// Starts `executable --cpu cpu --tmpdir tmpdir` (cpu < 0: not pinned) and checks it
-    /// answers a PING with its pid.
-    public init(executable: String, cpu: Int, tmpdir: String) throws {
+    /// Starts `executable --cpu cpu --tmpdir tmpdir [--simulate NAME]` (cpu < 0: not
+    /// pinned) and checks it answers a PING with its pid. `simulate` names a simulated
+    /// kernel bug (`ls_simulation_name`) that the agent installs as a seccomp filter; the
+    /// kernel's word that a filter is in force (/proc/PID/status Seccomp: 2) is checked.
+    public init(executable: String, cpu: Int, tmpdir: String, simulate: String? = nil) throws {
         Agent.ignoreSIGPIPE
         var args = [executable, "--tmpdir", tmpdir]
         if cpu >= 0 { args += ["--cpu", String(cpu)] }
+        if let name = simulate { args += ["--simulate", name] }
         let cargs = args.map { strdup($0) }
         defer { cargs.forEach { free($0) } }
         var argv: [UnsafeMutablePointer<CChar>?] = cargs + [nil]
@@ -114,6 +117,19 @@ public final class Agent {
             kill()
             throw AgentError.protocolError("PING answered \(reply), expected pid \(pid)")
         }
+        if simulate != nil && Agent.seccompMode(pid) != 2 {
+            kill()
+            throw AgentError.protocolError("--simulate: /proc/\(pid)/status does not show a seccomp filter in force")
+        }
+    }
+
+    /// The `Seccomp:` field of /proc/PID/status (0 none, 1 strict, 2 filter), nil if unreadable.
+    static func seccompMode(_ pid: Int32) -> Int? {
+        guard let text = try? readTextFile("/proc/\(pid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("Seccomp:") {
+            return Int(line.dropFirst("Seccomp:".count).filter { $0 != " " && $0 != "\t" })
+        }
+        return nil
     }
 
     deinit { kill() }

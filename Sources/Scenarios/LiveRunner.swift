@@ -13,6 +13,10 @@ public struct LiveEnvironment: Codable, Sendable {
     /// The model profile chosen, and why (uname and the calibration probe).
     public var profile: String
     public var profileReason: String
+    /// Features this kernel lacks (probed): scenarios that need one are skipped.
+    public var features = KernelFeatures()
+    /// The simulated kernel bug the scenario processes run under (`selfcheck`), if any.
+    public var simulated: String?
     /// Why per-page flags (PFNs + kpageflags) cannot be read, or nil when they can.
     public var pageFlagsUnavailable: String? {
         if !root { return "not root: no PFNs in pagemap, no kpageflags" }
@@ -40,8 +44,12 @@ public struct RunnerOptions: Sendable {
     public var agentPath: String?
     /// Wrong model rules planted on purpose (`--plant`): the suite must then fail.
     public var planted: Set<PlantedRule>
-    public init(profile: KernelProfile? = nil, agentPath: String? = nil, planted: Set<PlantedRule> = []) {
-        self.profile = profile; self.agentPath = agentPath; self.planted = planted
+    /// A simulated kernel bug (a seccomp filter, `ls_simulation_name`) installed in every
+    /// scenario process, never in the runner: `selfcheck` proves the suite fails on it.
+    public var simulate: String?
+    public init(profile: KernelProfile? = nil, agentPath: String? = nil, planted: Set<PlantedRule> = [],
+                simulate: String? = nil) {
+        self.profile = profile; self.agentPath = agentPath; self.planted = planted; self.simulate = simulate
     }
 }
 
@@ -54,7 +62,7 @@ public struct RunnerSetupError: Error, CustomStringConvertible {
 /// lockstep-agent process per scenario, and compares every observable after every step.
 /// Used from one thread at a time: every run holds `Exclusive`.
 public final class LiveRunner: @unchecked Sendable {
-    public let environment: LiveEnvironment
+    public private(set) var environment: LiveEnvironment
     public let options: RunnerOptions
     let profile: KernelProfile
     let agentPath: String
@@ -100,6 +108,10 @@ public final class LiveRunner: @unchecked Sendable {
         counters = try GlobalCountersReader()
         let available = (try? counters.read().meminfo["MemAvailable"]) ?? nil
         lockBudget = (available ?? 0) * 1024 / 4
+        let probeAgent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir, simulate: options.simulate)
+        defer { probeAgent.kill() }
+        environment.features = try KernelFeatures.probe(agent: probeAgent, release: release)
+        environment.simulated = options.simulate
     }
 
     /// Runs one scenario; never throws: setup failures become `.error` results.
@@ -172,6 +184,7 @@ public final class LiveRunner: @unchecked Sendable {
     func skipReason(_ s: Scenario) -> String? {
         if s.requirements.contains(.root) && !environment.root { return "needs root" }
         if s.requirements.contains(.pageLayer), let why = environment.pageFlagsUnavailable { return why }
+        if let why = environment.features.skipReason(s) { return why }
         let need = s.maxLockableBytes + (1 << 20)
         if need > lockBudget {
             return "would lock up to \(need >> 20) MiB, more than a quarter of MemAvailable (\(lockBudget >> 20) MiB)"
@@ -182,7 +195,7 @@ public final class LiveRunner: @unchecked Sendable {
     /// One run of a scenario in a fresh agent. Returns the result and whether its only
     /// divergences were in global counters (candidates for noise).
     func runOnce(_ scenario: Scenario) throws -> (ScenarioResult, Bool) {
-        let agent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir)
+        let agent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir, simulate: options.simulate)
         defer { agent.kill() }
         var observer = try ProcessObserver(pid: agent.pid)
         // Parents frozen by a fork op, with their foreign VMAs (they never change again):
@@ -265,7 +278,14 @@ public final class LiveRunner: @unchecked Sendable {
         if !report.drained {
             throw RunnerSetupError("settle could not drain the per-CPU batches: \(report.why ?? "unknown")")
         }
+        if report.drainMethod != .movePages, settleFallback == nil {
+            settleFallback = report.why ?? "move_pages not used"
+        }
     }
+
+    /// Why settle once drained by compact_memory instead of move_pages (a move_pages that
+    /// did not do its work is noticed by its status array), or nil: the front end says so.
+    public private(set) var settleFallback: String?
 
     /// Sends one op to the agent; the agent runs exactly one syscall (or touch loop).
     func execute(_ op: Op, on agent: Agent) throws -> OpResult {

@@ -1,6 +1,11 @@
 // lockstep-agent: the scenario process.
 //
-//   lockstep-agent [--cpu N] [--tmpdir DIR]
+//   lockstep-agent [--cpu N] [--tmpdir DIR] [--simulate NAME]
+//
+// --simulate NAME installs a simulated kernel bug (a seccomp filter, see simulate.c in
+// CLockstepShim) first thing, before the rest of setup and any request: every op
+// then meets the lying syscall. libseccomp allocates while building the filter, so a
+// simulated run's agent has a heap mapping; the runner reads it like any other.
 //
 // Reads `struct ls_request` from fd 0, executes exactly one syscall (or one touch loop)
 // per request, writes `struct ls_reply` to fd 1, and blocks in read() again, so that
@@ -12,6 +17,7 @@
 // kernel unchanged. See agent_protocol.h for the ops.
 #define _GNU_SOURCE
 #include "agent_protocol.h"
+#include "lockstep_shim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -320,17 +326,39 @@ static struct ls_reply dispatch(const struct ls_request *rq) {
     }
 }
 
+// The pin must hold: a sched_setaffinity that did nothing would let the agent's per-CPU
+// batches sit on a CPU the runner's settle does not expect. Checked by the mask read
+// back and by the CPU we then run on (sched_getcpu reads the vDSO, no syscall to fake).
+static void check_pinned(long cpu) {
+    cpu_set_t now;
+    CPU_ZERO(&now);
+    if (sched_getaffinity(0, sizeof now, &now) < 0) die("sched_getaffinity failed", 3);
+    if (CPU_COUNT(&now) != 1 || !CPU_ISSET((int)cpu, &now)) die("--cpu: sched_setaffinity returned 0 but the mask did not change", 3);
+    sched_yield();
+    if (sched_getcpu() != cpu) die("--cpu: sched_setaffinity returned 0 but the agent runs on another CPU", 3);
+}
+
 static void setup(int argc, char **argv) {
     long cpu = -1;
+    const char *simulate = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--cpu") == 0 && i + 1 < argc) {
             cpu = parse_long(argv[++i]);
             if (cpu < 0) die("--cpu wants a CPU number", 2);
         } else if (strcmp(argv[i], "--tmpdir") == 0 && i + 1 < argc) {
             tmpdir = argv[++i];
+        } else if (strcmp(argv[i], "--simulate") == 0 && i + 1 < argc) {
+            simulate = argv[++i];
         } else {
-            die("usage: lockstep-agent [--cpu N] [--tmpdir DIR]", 2);
+            die("usage: lockstep-agent [--cpu N] [--tmpdir DIR] [--simulate NAME]", 2);
         }
+    }
+    // First: the simulated bug is in force for the agent's own setup as for every
+    // scenario op, so that a helper call it breaks is noticed here, not trusted.
+    if (simulate != NULL) {
+        int rc = ls_simulate_install(simulate);
+        if (rc == -ENOENT) die("--simulate: unknown simulated bug", 2);
+        if (rc < 0) die("--simulate: the seccomp filter could not be installed", 3);
     }
     if (cpu >= 0) {
         cpu_set_t set;
@@ -338,6 +366,7 @@ static void setup(int argc, char **argv) {
         if (cpu >= CPU_SETSIZE) die("--cpu out of range", 2);
         CPU_SET((int)cpu, &set);
         if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity failed", 3);
+        check_pinned(cpu);
     }
     page_size = sysconf(_SC_PAGESIZE);
     if (page_size <= 0 || page_size > FILL_BUFFER) die("unsupported page size", 3);
@@ -356,6 +385,7 @@ static void setup(int argc, char **argv) {
     sigaddset(&faults, SIGSEGV);
     sigaddset(&faults, SIGBUS);
     if (sigprocmask(SIG_UNBLOCK, &faults, NULL) < 0) die("sigprocmask failed", 3);
+
 }
 
 int main(int argc, char **argv) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import KernelInterface
 import MlockModel
 import Scenarios
 
@@ -40,7 +41,7 @@ struct Lockstep: ParsableCommand {
             0 all passed (skips allowed), 1 a scenario failed or could not run, 4 everything \
             skipped (or another run held the lock too long), 2 usage error.
             """,
-        subcommands: [Run.self, List.self, Bench.self],
+        subcommands: [Run.self, List.self, Bench.self, Selfcheck.self, SettleCheck.self],
         defaultSubcommand: Run.self)
 
     @OptionGroup var global: GlobalOptions
@@ -77,6 +78,10 @@ struct GlobalOptions: ParsableArguments {
                                valueName: PlantedRule.allCases.map(\.rawValue).joined(separator: "|")))
     var plant: String?
 
+    @Option(help: ArgumentHelp("Run every scenario process under a simulated kernel bug (a seccomp filter; see `selfcheck`).",
+                               valueName: "name"))
+    var simulate: String?
+
     func validate() throws {
         if let p = profile, KernelProfile(rawValue: p) == nil {
             throw ValidationError("unknown profile '\(p)' (one of \(KernelProfile.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -84,6 +89,9 @@ struct GlobalOptions: ParsableArguments {
         if let w = wait, w < 0 { throw ValidationError("--wait must be 0 or more seconds") }
         if let p = plant, PlantedRule(rawValue: p) == nil {
             throw ValidationError("unknown planted rule '\(p)' (one of \(PlantedRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if let s = simulate, !Simulations.names.contains(s) {
+            throw ValidationError("unknown simulated bug '\(s)' (one of \(Simulations.names.joined(separator: ", ")))")
         }
     }
 
@@ -99,6 +107,7 @@ struct GlobalOptions: ParsableArguments {
         m.noWait = noWait || parent.noWait
         m.agent = agent ?? parent.agent
         m.plant = plant ?? parent.plant
+        m.simulate = simulate ?? parent.simulate
         return m
     }
 

@@ -34,7 +34,8 @@ enum Suite {
     /// The live runner, or why it could not start.
     static func makeRunner(_ options: GlobalOptions) -> Result<LiveRunner, RunnerSetupError> {
         do {
-            return .success(try LiveRunner(options: RunnerOptions(profile: options.forcedProfile, agentPath: options.agent, planted: options.planted)))
+            return .success(try LiveRunner(options: RunnerOptions(profile: options.forcedProfile, agentPath: options.agent, planted: options.planted,
+                                                                   simulate: options.simulate)))
         } catch let e as RunnerSetupError {
             return .failure(e)
         } catch {
@@ -98,12 +99,16 @@ enum Suite {
             ktapText += lines
             if options.ktap { Out.lines(lines) }
         }
+        // What this kernel lacks (its scenarios skip) and the simulated bug, if any.
+        let notes = (env?.features.missing ?? []).map { "skipping the scenarios that need it: \($0)" }
+            + (env?.simulated.map { ["simulated kernel bug in every scenario process: \($0)"] } ?? [])
         let diagnostics = ["lockstep: kernel \(release), model profile \(profile) (\(profileReason))"]
-            + (pageLayerWhy.map { ["page layer not checked exactly: \($0)"] } ?? [])
+            + (pageLayerWhy.map { ["page layer not checked exactly: \($0)"] } ?? []) + notes
         emitKTAP(ktap.header(count: scenarios.count, diagnostics: diagnostics))
         if !options.ktap {
             Out.lines(TableReport.preamble(kernelRelease: release, profile: profile, profileReason: profileReason,
                                            pageLayerUnavailable: pageLayerWhy))
+            Out.lines(notes)
         }
 
         var results: [ScenarioResult] = []
@@ -115,6 +120,9 @@ enum Suite {
             if !options.ktap { Out.lines(table.lines(for: r, summary: s.summary)) }
         }
 
+        if let why = runner?.settleFallback {
+            Out.err("settle drained by compact_memory, not move_pages (slower, moves memory): \(why)")
+        }
         let tally = Tally(results)
         let duration = (clock.now - started).seconds
         var record = RunRecord(

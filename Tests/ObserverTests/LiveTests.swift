@@ -239,4 +239,24 @@ struct LiveTests {
         #expect(b.summary.present == 16384)
         #expect(b.best.totalNanoseconds < 500_000_000, "\(b)")
     }
+
+    /// selfcheck's simulated bugs: the filter is in force in the agent (the kernel says
+    /// so), and the syscall lies as described: munlock returns 0 and VmLck stays.
+    @Test func agentUnderSimulatedBug() throws {
+        #expect(Simulations.names.contains("munlock-noop") && Simulations.names.contains("control-filter"))
+        #expect(throws: AgentError.self) {
+            _ = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp", simulate: "no-such-bug")
+        }
+        let agent = try Agent(executable: try agentPath(), cpu: try Kernel.affinity()[0], tmpdir: "/tmp", simulate: "munlock-noop")
+        let status = try readTextFile("/proc/\(agent.pid)/status")
+        #expect(status.contains("Seccomp:\t2"))
+        #expect(try agent.call(.mmap, arena, 4 * pg, 3, mapPrivateAnon, noSlot, 0).ret == Int64(arena))
+        #expect(try agent.call(.mlock, arena, 4 * pg).ret == 0)
+        #expect(try agent.call(.munlock, arena, 4 * pg).ret == 0)
+        #expect(try ProcessReading.read(pid: agent.pid).status.vmLckKB == 4 * pg / 1024)
+        // Wrong answers: mlock fails EAGAIN without running.
+        let eagain = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp", simulate: "mlock-eagain")
+        #expect(try eagain.call(.mmap, arena, pg, 3, mapPrivateAnon, noSlot, 0).ret == Int64(arena))
+        #expect(try eagain.call(.mlock, arena, pg) == AgentReply(ret: -1, errno: Errno.EAGAIN.rawValue))
+    }
 }

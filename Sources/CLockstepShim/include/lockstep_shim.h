@@ -35,4 +35,12 @@ void ls_touch(void *addr, size_t len, size_t page_size, int write);
 // receive the parent's ends (close-on-exec). Returns the pid or -errno.
 pid_t ls_spawn_piped(const char *path, char *const argv[], int *to_child, int *from_child);
 
+// Simulated kernel bugs (simulate.c): seccomp filters that make one syscall lie.
+int ls_simulation_count(void);
+const char *ls_simulation_name(int i);      // NULL past the end
+const char *ls_simulation_summary(int i);
+// Installs the named simulation's filter in the calling process (every thread);
+// 0 once the kernel reports a filter in force, -ENOENT for an unknown name, else -errno.
+int ls_simulate_install(const char *name);
+
 #endif

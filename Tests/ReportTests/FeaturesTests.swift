@@ -1,0 +1,39 @@
+import Testing
+import MlockModel
+import Scenarios
+
+/// A kernel that lacks a feature skips exactly the scenarios that need it.
+@Suite("Kernel features")
+struct FeaturesTests {
+    static func scenario(_ ops: [Op]) -> Scenario {
+        Scenario(id: "t", summary: "t", steps: ops.map { Step($0) })
+    }
+    static let onfault = scenario([.mlock2(addr: Arena.base, length: 4096, flags: 1)])
+    static let plain = scenario([.mlock2(addr: Arena.base, length: 4096, flags: 0)])
+    static let mclOnfault = scenario([.mlockall(flags: 1 | 4)])
+    static let mlockOnly = scenario([.mlock(addr: Arena.base, length: 4096)])
+
+    @Test func presentFeaturesSkipNothing() {
+        let f = KernelFeatures()
+        for s in [Self.onfault, Self.plain, Self.mclOnfault, Self.mlockOnly] { #expect(f.skipReason(s) == nil) }
+        #expect(f.missing.isEmpty)
+    }
+
+    @Test func lackingMlockOnfaultSkipsOnlyItsScenarios() {
+        let f = KernelFeatures(mlockOnfault: "kernel lacks MLOCK_ONFAULT")
+        #expect(f.skipReason(Self.onfault) == "kernel lacks MLOCK_ONFAULT")
+        #expect(f.skipReason(Self.plain) == nil && f.skipReason(Self.mclOnfault) == nil && f.skipReason(Self.mlockOnly) == nil)
+    }
+
+    @Test func lackingMlock2SkipsEveryMlock2Scenario() {
+        let f = KernelFeatures(mlock2: "kernel lacks mlock2")
+        #expect(f.skipReason(Self.onfault) != nil && f.skipReason(Self.plain) != nil)
+        #expect(f.skipReason(Self.mclOnfault) == nil && f.skipReason(Self.mlockOnly) == nil)
+    }
+
+    @Test func lackingMclOnfaultSkipsMlockallOnfault() {
+        let f = KernelFeatures(mclOnfault: "kernel lacks MCL_ONFAULT")
+        #expect(f.skipReason(Self.mclOnfault) != nil)
+        #expect(f.skipReason(Self.scenario([.mlockall(flags: 1 | 2)])) == nil)
+    }
+}
