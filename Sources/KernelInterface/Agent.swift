@@ -9,6 +9,7 @@ public enum AgentOp: UInt32, CaseIterable, Sendable {
     case touch = 7, mlock = 8, mlock2 = 9, munlock = 10, mlockall = 11, munlockall = 12
     case madvise = 13, setrlimit = 14, dropCap = 15, setuid = 16, closeObject = 17
     case msync = 18, fork = 19
+    case forkServe = 20, closeFD = 21
 }
 
 /// One reply of the agent: the syscall's return value and errno (0 on success).
@@ -93,6 +94,109 @@ public final class Agent {
         if child > 0 { forked.append(child) }
     }
 
+    /// A process forked with LS_FORK_SERVE: it answers on its own pipes.
+    struct Served {
+        var pid: Int32
+        var to: Int32
+        var from: Int32
+        var exited = false
+    }
+    /// Processes 1, 2, ... of the scenario (process 0 is the agent itself), in fork order.
+    private var served: [Served] = []
+    /// Process 0 exited on request (LS_EXIT) while others go on.
+    private var firstExited = false
+
+    /// The pid of process `p` (0: the agent), nil if there is no such process.
+    public func pid(ofProcess p: Int) -> Int32? {
+        if p == 0 { return pid }
+        return p - 1 < served.count ? served[p - 1].pid : nil
+    }
+
+    /// Process `p` forks (LS_FORK_SERVE); the child becomes the next process and answers
+    /// on its own pipes. Returns the parent's reply (ret = the child's pid).
+    public func forkServing(from p: Int) throws -> AgentReply {
+        let reply = try call(process: p, AgentOp.forkServe.rawValue, [])
+        guard reply.errno == 0, reply.ret > 0 else { return reply }
+        let child = Int32(reply.ret)
+        let parent = pid(ofProcess: p)!
+        let toFD = reply.extra & 0xffff, fromFD = reply.extra >> 16
+        // Our own ends of the child's pipes, opened through the parent's copies.
+        let to = Glibc.open("/proc/\(parent)/fd/\(toFD)", O_WRONLY | O_CLOEXEC)
+        let from = Glibc.open("/proc/\(parent)/fd/\(fromFD)", O_RDONLY | O_CLOEXEC)
+        if to < 0 || from < 0 {
+            let e = errno
+            if to >= 0 { _ = Glibc.close(to) }
+            if from >= 0 { _ = Glibc.close(from) }
+            _ = Glibc.kill(child, SIGKILL)
+            throw AgentError.io(pid: parent, Errno(e))
+        }
+        served.append(Served(pid: child, to: to, from: from))
+        // The parent drops its copies: the child sees EOF when we close ours.
+        for fd in [toFD, fromFD] {
+            let r = try call(process: p, AgentOp.closeFD.rawValue, [UInt64(fd)])
+            if r.errno != 0 { throw AgentError.protocolError("LS_CLOSE_FD \(fd) answered \(r)") }
+        }
+        let ping = try call(process: served.count, AgentOp.ping.rawValue, [])
+        if ping.ret != Int64(child) { throw AgentError.protocolError("the forked child answered PING with \(ping)") }
+        return reply
+    }
+
+    /// Whether process `p` exists and has not exited.
+    public func isServing(_ p: Int) -> Bool {
+        if p == 0 { return !firstExited && exitStatus == nil }
+        return p - 1 < served.count && !served[p - 1].exited
+    }
+
+    /// Sends one request to process `p` and waits for its reply.
+    public func call(process p: Int, _ op: UInt32, _ args: [UInt64]) throws -> AgentReply {
+        if p == 0 {
+            if firstExited { throw AgentError.gone(pid: pid) }
+            return try call(op, args)
+        }
+        guard p - 1 < served.count, !served[p - 1].exited else { throw AgentError.gone(pid: pid(ofProcess: p) ?? -1) }
+        let s = served[p - 1]
+        return try Agent.exchange(pid: s.pid, to: s.to, from: s.from, op, args) { nil }
+    }
+
+    /// Process `p` exits (LS_EXIT); returns once its address space is gone (it is a
+    /// zombie or reaped: exit_mm() runs before either).
+    public func exitProcess(_ p: Int) throws {
+        var rq = ls_request()
+        rq.op = AgentOp.exit.rawValue
+        if p == 0 {
+            guard !firstExited, exitStatus == nil else { throw AgentError.gone(pid: pid) }
+            _ = withUnsafeBytes(of: &rq) { raw in Agent.writeAll(toAgent, raw) }
+            firstExited = true
+            _ = reap(blocking: true)
+            return
+        }
+        guard p - 1 < served.count, !served[p - 1].exited else { throw AgentError.gone(pid: pid(ofProcess: p) ?? -1) }
+        let s = served[p - 1]
+        _ = withUnsafeBytes(of: &rq) { raw in Agent.writeAll(s.to, raw) }
+        _ = Glibc.close(s.to)
+        _ = Glibc.close(s.from)
+        served[p - 1].exited = true
+        Agent.waitEnded(s.pid)
+    }
+
+    /// Whether `pid` has released its mm: gone, or a zombie (state Z/X in /proc/PID/stat).
+    static func ended(_ pid: Int32) -> Bool {
+        let fd = Glibc.open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return true }
+        defer { _ = Glibc.close(fd) }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 512) }
+        guard n > 0, let paren = buf[0..<n].lastIndex(of: UInt8(ascii: ")")), paren + 2 < n else { return true }
+        let state = buf[paren + 2]
+        return state == UInt8(ascii: "Z") || state == UInt8(ascii: "X")
+    }
+
+    /// Waits until `pid` has ended, at most about 2 s.
+    static func waitEnded(_ pid: Int32) {
+        var tries = 0
+        while !ended(pid) && tries < 10000 { usleep(200); tries += 1 }
+    }
+
     /// Starts `executable --cpu cpu --tmpdir tmpdir [--simulate NAME]` (cpu < 0: not
     /// pinned) and checks it answers a PING with its pid. `simulate` names a simulated
     /// kernel bug (`ls_simulation_name`) that the agent installs as a seccomp filter; the
@@ -136,23 +240,29 @@ public final class Agent {
 
     /// Sends one request and waits for its reply.
     public func call(_ op: UInt32, _ args: [UInt64]) throws -> AgentReply {
-        precondition(args.count <= 6, "an agent request has at most 6 arguments")
         guard exitStatus == nil, toAgent >= 0 else { throw AgentError.gone(pid: pid) }
+        return try Agent.exchange(pid: pid, to: toAgent, from: fromAgent, op, args) { self.reap() }
+    }
+
+    /// One request on a pair of pipes and its reply; `status` says how a dead peer ended.
+    static func exchange(pid: Int32, to: Int32, from: Int32, _ op: UInt32, _ args: [UInt64],
+                         status: () -> ExitStatus?) throws -> AgentReply {
+        precondition(args.count <= 6, "an agent request has at most 6 arguments")
         var rq = ls_request()
         rq.op = op
         withUnsafeMutableBytes(of: &rq.a) { raw in
             let a = raw.bindMemory(to: UInt64.self)
             for (i, v) in args.enumerated() { a[i] = v }
         }
-        let wrote = withUnsafeBytes(of: &rq) { raw in Agent.writeAll(toAgent, raw) }
+        let wrote = withUnsafeBytes(of: &rq) { raw in Agent.writeAll(to, raw) }
         if wrote != 0 {
-            if wrote == EPIPE { throw AgentError.died(pid: pid, op: op, status: reap()) }
+            if wrote == EPIPE { throw AgentError.died(pid: pid, op: op, status: status()) }
             throw AgentError.io(pid: pid, Errno(wrote))
         }
         var rep = ls_reply()
-        let got = withUnsafeMutableBytes(of: &rep) { raw in Agent.readAll(fromAgent, raw) }
+        let got = withUnsafeMutableBytes(of: &rep) { raw in Agent.readAll(from, raw) }
         if got < 0 { throw AgentError.io(pid: pid, Errno(Int32(-got))) }
-        if got < MemoryLayout<ls_reply>.size { throw AgentError.died(pid: pid, op: op, status: reap()) }
+        if got < MemoryLayout<ls_reply>.size { throw AgentError.died(pid: pid, op: op, status: status()) }
         return AgentReply(ret: rep.ret, errno: rep.err, extra: rep.reserved)
     }
 
@@ -183,6 +293,17 @@ public final class Agent {
 
     /// SIGKILLs the agent (if still running), reaps it and closes the pipes. Idempotent.
     public func kill() {
+        // Forked serving processes, the newest first (each parent, ignoring SIGCHLD, lets
+        // the kernel reap it); wait until each has released what it locked.
+        for i in served.indices.reversed() {
+            if !served[i].exited {
+                _ = Glibc.kill(served[i].pid, SIGKILL)
+                _ = Glibc.close(served[i].to)
+                _ = Glibc.close(served[i].from)
+                served[i].exited = true
+            }
+            Agent.waitEnded(served[i].pid)
+        }
         // The forked processes, the last first, each while its parent still lives: that
         // frozen parent ignores SIGCHLD, so the kernel reaps the child at once (init might
         // not). Wait until each is gone with what it locked, at most about 2 s each.

@@ -1,23 +1,23 @@
-// fork(): the scenario continues in the child; the parent freezes with its mappings and
-// locks. The parent's PTEs become "frozen" mappings of their folios (they count in the
-// mapcount, keep the folio alive and, in a VM_LOCKED VMA, hold one mlock_count), and the
-// live address space becomes the child's copy.
+// fork(): a new process (the next index) with a copy of the caller's address space; the
+// scenario goes on in the child unless a step names the parent. The parent is parked
+// (Processes.swift): its PTEs count as frozen mappings of their folios (in the mapcount,
+// keeping the folio alive and, in a VM_LOCKED VMA, holding one mlock_count), and the
+// active address space becomes the child's copy. The child inherits the parent's fds
+// (object slots), uid, capabilities and rlimits.
 
 extension KernelModel {
     /// dup_mm() -> dup_mmap() (kernel/fork.c, mm/mmap.c in 6.18) and copy_page_range()
     /// (mm/memory.c).
     mutating func fork() -> OpResult {
-        // The parent's mappings freeze as they are: every PTE of a folio becomes a frozen
-        // mapping, a locked one if its VMA is VM_LOCKED (the parent keeps its
-        // mlock_count contributions; nothing is munlocked).
-        for (addr, pte) in ptes {
-            guard case let .folio(id) = pte, var f = folios[id] else { continue }
-            f.maps.remove(addr)
-            f.frozenMaps += 1
-            if let i = indexContaining(addr), isMlockVMA(vmas[i]) { f.frozenLockedMaps += 1 }
-            folios[id] = f
-        }
-        for v in vmas where v.file != nil && !v.isForeign { frozenFiles.insert(v.file!) }
+        // The parent is parked as it is: its PTEs become frozen mappings of their folios,
+        // locked ones where its VMA is VM_LOCKED (it keeps its mlock_count contributions;
+        // nothing is munlocked). It can act again later (switchTo).
+        let parent = active
+        freezeActiveMappings()
+        parked[parent] = activeSpace
+        active = processCount
+        processCount += 1
+        recomputeFrozenFiles()
 
         let parentVMAs = vmas
         let parentPTEs = ptes

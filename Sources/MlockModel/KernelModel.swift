@@ -76,8 +76,11 @@ public struct KernelModel: Sendable {
     var memlockSoft: UInt64
     var memlockHard: UInt64
     var capIpcLock: Bool
-    /// The scenario process starts as root with CAP_SYS_RESOURCE; no op drops it.
+    /// The scenario process starts as root (uid 0) with CAP_SYS_RESOURCE and CAP_SETUID;
+    /// only setuid to a non-zero uid drops them.
     var capSysResource = true
+    var capSetuid = true
+    var uid: UInt32 = 0
 
     // Page layer
     var ptes: [UInt64: PTE] = [:]
@@ -95,6 +98,18 @@ public struct KernelModel: Sendable {
 
     var nextID = 1
     var nextKernelChosen = KernelModel.kernelChosenAddressBase
+
+    // Processes. The fields above marked "VMA layer" and `ptes`/`objectForSlot` are the
+    // address space of the process ops are applied to (`active`); the others wait in
+    // `parked`, their PTEs counted in their folios as frozen mappings (see Processes.swift).
+    /// Index of the process whose address space the fields above hold.
+    var active = 0
+    /// The other living processes, by index.
+    var parked: [Int: AddressSpace] = [:]
+    /// Processes created so far (0 is the scenario's first process; fork adds the next).
+    public internal(set) var processCount = 1
+    /// Processes that have exited (op exit).
+    public internal(set) var exited: Set<Int> = []
 
     public init(profile: KernelProfile, setup: ProcessSetup) {
         self.profile = profile
@@ -116,8 +131,14 @@ public struct KernelModel: Sendable {
 
     mutating func newID() -> Int { defer { nextID += 1 }; return nextID }
 
-    /// Predicts the syscall's return value/errno and updates the state.
-    public mutating func apply(_ op: Op) -> OpResult {
+    /// Predicts the syscall's return value/errno and updates the state. `process` names
+    /// the process that makes the call (nil: the newest living one, the child after a
+    /// fork); a process that has exited answers ESRCH.
+    public mutating func apply(_ op: Op, process: Int? = nil) -> OpResult {
+        guard let p = process ?? newestLiving, p >= 0, p < processCount, !exited.contains(p) else {
+            return .fail(Err.ESRCH)
+        }
+        switchTo(p)
         switch op {
         case let .createObject(slot, kind, pages, filled):
             return createObject(slot: slot, kind: kind, pages: pages, filled: filled)
@@ -158,6 +179,11 @@ public struct KernelModel: Sendable {
             return .ok
         case .fork:
             return fork()
+        case let .setuid(uid):
+            return result(setuid(uid))
+        case .exit:
+            exitProcess()
+            return .ok
         }
     }
 

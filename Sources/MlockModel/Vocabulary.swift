@@ -113,6 +113,7 @@ public enum UAPI {
 public enum Err {
     public static let EPERM: Int32 = 1
     public static let ENOENT: Int32 = 2
+    public static let ESRCH: Int32 = 3
     public static let EBADF: Int32 = 9
     public static let EAGAIN: Int32 = 11
     public static let ENOMEM: Int32 = 12
@@ -129,6 +130,7 @@ public enum Err {
         case 0: return "0"
         case EPERM: return "EPERM"
         case ENOENT: return "ENOENT"
+        case ESRCH: return "ESRCH"
         case EBADF: return "EBADF"
         case EAGAIN: return "EAGAIN"
         case ENOMEM: return "ENOMEM"
@@ -172,10 +174,17 @@ public enum Op: Hashable, Sendable {
     case setMemlockLimit(soft: UInt64, hard: UInt64)
     /// Drop CAP_IPC_LOCK from the scenario process's effective and permitted sets.
     case dropCapIpcLock
-    /// fork(): the child continues the scenario (it becomes the observed process); the
-    /// parent stops for good, keeping its mappings and locks. Returns the child's pid,
-    /// which the model cannot know: it predicts 0 for success.
+    /// fork(): a new process, the next index, with a copy of the caller's address space.
+    /// Steps without a process name go to the newest living process (the child); the
+    /// parent keeps its mappings and locks and acts again when a step names it. Returns
+    /// the child's pid, which the model cannot know: it predicts 0 for success.
     case fork
+    /// setresuid(uid, uid, uid) in the scenario process: from root to a non-zero uid
+    /// every capability is dropped (CAP_IPC_LOCK and CAP_SYS_RESOURCE among them).
+    case setuid(UInt32)
+    /// The process exits (_exit(0)): its address space is torn down (exit_mmap). It
+    /// answers nothing; the model predicts 0.
+    case exit
 }
 
 /// A syscall's outcome: the raw return value and errno (0 when it succeeded).

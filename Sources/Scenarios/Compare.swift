@@ -46,18 +46,25 @@ extension StepComparison {
                           pageLayer: PageLayer) {
         let name = op.description
         record(step, name, "result", expected: predicted.result.description, observed: observed.result.description)
-        record(step, name, "vmas", expected: Self.layout(predicted.vmas), observed: Self.layout(observed.vmas))
-        record(step, name, "smaps", expected: Self.smaps(predicted.vmas), observed: Self.smaps(observed.vmas))
-        record(step, name, "VmLck", expected: "\(predicted.vmLckKB) kB", observed: "\(observed.vmLckKB) kB")
+        compareProcess(step: step, label: name, prefix: "", predicted: predicted, observed: observed, pageLayer: pageLayer)
+    }
+
+    /// One process's VMA and page layers; `prefix` names the process ("p1.") when the
+    /// scenario has several.
+    mutating func compareProcess(step: Int, label name: String, prefix: String, predicted: StepView,
+                                 observed: StepView, pageLayer: PageLayer) {
+        record(step, name, prefix + "vmas", expected: Self.layout(predicted.vmas), observed: Self.layout(observed.vmas))
+        record(step, name, prefix + "smaps", expected: Self.smaps(predicted.vmas), observed: Self.smaps(observed.vmas))
+        record(step, name, prefix + "VmLck", expected: "\(predicted.vmLckKB) kB", observed: "\(observed.vmLckKB) kB")
         switch pageLayer {
         case .exact:
-            record(step, name, "pages", expected: Self.pageDiff(predicted.pages, against: observed.pages, exact: true),
+            record(step, name, prefix + "pages", expected: Self.pageDiff(predicted.pages, against: observed.pages, exact: true),
                    observed: Self.pageDiff(observed.pages, against: predicted.pages, exact: true))
         case .presenceOnly(let why):
-            record(step, name, "pages.present",
+            record(step, name, prefix + "pages.present",
                    expected: Self.pageDiff(predicted.pages, against: observed.pages, exact: false),
                    observed: Self.pageDiff(observed.pages, against: predicted.pages, exact: false))
-            skip(step, "pages", why)
+            skip(step, prefix + "pages", why)
         }
     }
 
@@ -65,7 +72,12 @@ extension StepComparison {
     /// read exactly (nil when they can).
     mutating func compareCounters(step: Int, op: Op, expected: Counters, observed: Counters,
                                   foldUnavailable: String?, unattributable: String? = nil) {
-        let name = op.description
+        compareCounters(step: step, label: op.description, expected: expected, observed: observed,
+                        foldUnavailable: foldUnavailable, unattributable: unattributable)
+    }
+
+    mutating func compareCounters(step: Int, label name: String, expected: Counters, observed: Counters,
+                                  foldUnavailable: String?, unattributable: String? = nil) {
         for (i, field) in Counters.fieldNames.enumerated() {
             if let why = unattributable { skip(step, field, why); continue }
             // Mlocked and Unevictable are vmstat items folded lazily per CPU; events are
@@ -186,6 +198,8 @@ extension Op: CustomStringConvertible {
             return "setrlimit(MEMLOCK, \(r(soft)), \(r(hard)))"
         case .dropCapIpcLock: return "drop CAP_IPC_LOCK"
         case .fork: return "fork (the child goes on)"
+        case let .setuid(uid): return "setresuid(\(uid))"
+        case .exit: return "exit"
         }
     }
 }

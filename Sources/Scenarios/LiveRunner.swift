@@ -197,11 +197,10 @@ public final class LiveRunner: @unchecked Sendable {
     func runOnce(_ scenario: Scenario) throws -> (ScenarioResult, Bool) {
         let agent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir, simulate: options.simulate)
         defer { agent.kill() }
-        var observer = try ProcessObserver(pid: agent.pid)
-        // Parents frozen by a fork op, with their foreign VMAs (they never change again):
-        // their pages keep counting (a page a frozen parent locks stays PG_mlocked).
-        var frozen: [(ProcessObserver, [ForeignMapping])] = []
-        let start = try observer.start()
+        // One observer per process of the scenario, by the model's process index (0: the
+        // agent; fork adds the next); nil once the process has exited.
+        var observers: [ProcessObserver?] = [try ProcessObserver(pid: agent.pid)]
+        let start = try observers[0]!.start()
         var model = KernelModel(profile: profile, setup: ProcessSetup(
             foreign: start.state.foreign.map { ForeignVMA(start: $0.start, end: $0.end, prot: $0.prot,
                                                     special: $0.special, locked: $0.locked) },
@@ -214,58 +213,76 @@ public final class LiveRunner: @unchecked Sendable {
         var expectedBefore = model.view(result: .ok).counters
         try settle()
         var globalBefore = try counters.read()
-        // The foreign pages of the live process (every VMA once it is a forked child: its
-        // VMAs are unlocked but share pages a frozen parent may lock) and of the frozen
-        // parents, keyed by PFN, so that a page shared by two of them is counted once.
-        func foreignPages(_ live: [ForeignMapping]) throws -> [UInt64: PageView] {
-            var out = try observer.foreignPages(live, all: !frozen.isEmpty, enabled: pageLayer.isExact)
-            for (o, vmas) in frozen {
-                out.merge(try o.foreignPages(vmas, all: true, enabled: pageLayer.isExact)) { a, _ in a }
+        // Every process's pages outside the arena, keyed by PFN so that a page shared by
+        // two of them is counted once. With one process only its locked VMAs matter; once
+        // there are several, every VMA (a child's VMAs are unlocked but share pages a
+        // parent may lock).
+        func foreignPages(_ states: [ProcessState?]) throws -> [UInt64: PageView] {
+            var out: [UInt64: PageView] = [:]
+            for (o, st) in zip(observers, states) {
+                guard let o, let st else { continue }
+                out.merge(try o.foreignPages(st.foreign, all: observers.count > 1, enabled: pageLayer.isExact)) { a, _ in a }
             }
             return out
         }
-        var foreignBefore = try foreignPages(start.state.foreign)
+        var foreignBefore = try foreignPages([start.state])
         var foreignLockedBefore = start.state.foreign.contains { $0.locked }
         var comparison = StepComparison()
 
         for (i, step) in scenario.steps.enumerated() {
-            let predictedResult = model.apply(step.op)
-            let observedResult = try execute(step.op, on: agent)
-            if case .fork = step.op, observedResult.errno == 0 {
-                // The scenario goes on in the child: observe it from now on; the parent
-                // freezes as it is.
-                let parentForeign = try observer.read().foreign
-                frozen.append((observer, parentForeign))
-                observer = try ProcessObserver(pid: agent.livePid)
+            let target = step.process ?? model.newestLiving ?? 0
+            let label = (observers.count > 1 || step.process != nil ? "p\(target): " : "") + step.op.description
+            let predictedResult = model.apply(step.op, process: step.process)
+            let observedResult = try execute(step.op, on: agent, process: target)
+            if case .fork = step.op, observedResult.errno == 0, let pid = agent.pid(ofProcess: observers.count) {
+                observers.append(try ProcessObserver(pid: pid))
             }
-            let predicted = model.view(result: predictedResult)
+            if case .exit = step.op, target < observers.count { observers[target] = nil }
             try settle()
-            let now = try observer.read()
-            let observed = StepView(result: observedResult, vmas: now.arena, vmLckKB: now.vmLckKB,
-                                    pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
-                                    counters: Counters())
+            let states = try observers.map { try $0?.read() }
             let globalAfter = try counters.read()
-            let foreignAfter = try foreignPages(now.foreign)
-            let foreignLocked = now.foreign.contains { $0.locked }
+            let foreignAfter = try foreignPages(states)
+            let foreignLocked = states.contains { $0?.foreign.contains { $0.locked } ?? false }
             // mlockall and munlockall reach the agent's own mappings too; without the
             // page layer what their pages did cannot be read, so no counter is attributable.
             let countersUnattributable: String? = !pageLayer.isExact && (foreignLocked || foreignLockedBefore)
                 ? "the step (un)locked the agent's own mappings, whose pages cannot be read without the page layer"
                 : nil
 
-            comparison.compare(step: i, op: step.op, predicted: predicted, observed: observed, pageLayer: pageLayer)
-            let expectedDelta = (predicted.counters - expectedBefore) + ForeignPages.delta(from: foreignBefore, to: foreignAfter)
-            comparison.compareCounters(step: i, op: step.op, expected: expectedDelta,
+            comparison.record(i, label, "result", expected: predictedResult.description,
+                              observed: observedResult.description)
+            // Each living process's VMA and page layers; with several, named p0., p1., ...
+            var shownPredicted: StepView?
+            var shownObserved: StepView?
+            for p in 0..<model.processCount {
+                let predictedView = model.view(result: predictedResult, process: p)
+                let observer = p < observers.count ? observers[p] : nil
+                guard let predicted = predictedView, let observer, let now = states[p] else {
+                    comparison.record(i, label, "p\(p).alive", expected: predictedView == nil ? "exited" : "living",
+                                      observed: observer == nil ? "exited" : "living")
+                    continue
+                }
+                let observed = StepView(result: observedResult, vmas: now.arena, vmLckKB: now.vmLckKB,
+                                        pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
+                                        counters: Counters())
+                comparison.compareProcess(step: i, label: label, prefix: model.processCount > 1 ? "p\(p)." : "",
+                                          predicted: predicted, observed: observed, pageLayer: pageLayer)
+                if p == target || shownPredicted == nil { shownPredicted = predicted; shownObserved = observed }
+            }
+            let predictedCounters = model.view(result: predictedResult).counters
+            let expectedDelta = (predictedCounters - expectedBefore) + ForeignPages.delta(from: foreignBefore, to: foreignAfter)
+            comparison.compareCounters(step: i, label: label, expected: expectedDelta,
                                        observed: globalAfter.counters - globalBefore.counters,
                                        foldUnavailable: foldUnavailable, unattributable: countersUnattributable)
             if !comparison.divergences.isEmpty {
+                let empty = StepView(result: predictedResult, vmas: [], vmLckKB: 0, pages: [:], counters: Counters())
                 let result = ScenarioResult(id: scenario.id, verdict: .fail, checks: comparison.checks,
                                             divergences: comparison.divergences,
-                                            pageMap: pageMap(predicted: predicted, observed: observed,
+                                            pageMap: pageMap(predicted: shownPredicted ?? empty, observed: shownObserved ?? empty,
                                                              presenceOnly: !pageLayer.isExact))
                 return (result, comparison.onlyNoisyDiverged)
             }
-            expectedBefore = predicted.counters
+            expectedBefore = predictedCounters
             globalBefore = globalAfter
             foreignBefore = foreignAfter
             foreignLockedBefore = foreignLocked
@@ -288,11 +305,16 @@ public final class LiveRunner: @unchecked Sendable {
     public private(set) var settleFallback: String?
 
     /// Sends one op to the agent; the agent runs exactly one syscall (or touch loop).
-    func execute(_ op: Op, on agent: Agent) throws -> OpResult {
+    func execute(_ op: Op, on agent: Agent, process: Int) throws -> OpResult {
+        // A process that has exited cannot be asked anything (the model says ESRCH).
+        guard let _ = agent.pid(ofProcess: process), agent.isServing(process) else { return .fail(Err.ESRCH) }
+        func call(_ op: ls_op, _ args: [UInt64]) throws -> AgentReply {
+            try agent.call(process: process, op.rawValue, args)
+        }
         let r: AgentReply
         switch op {
         case let .createObject(slot, kind, pages, filled):
-            r = try agent.call(LS_CREATE_OBJECT, [UInt64(slot), kind == .memfd ? 0 : 1, pages * pageSize, filled ? 1 : 0])
+            r = try call(LS_CREATE_OBJECT, [UInt64(slot), kind == .memfd ? 0 : 1, pages * pageSize, filled ? 1 : 0])
             // The fd number is the agent's business; the op succeeds or fails.
             if r.errno == 0 { return .ok }
         case let .map(addr, len, prot, backing, flags):
@@ -312,28 +334,32 @@ public final class LiveRunner: @unchecked Sendable {
             if flags.contains(.populate) { f |= MAP_POPULATE }
             if flags.contains(.noreserve) { f |= MAP_NORESERVE }
             if flags.contains(.growsdown) { f |= 0x0100 }   // MAP_GROWSDOWN
-            r = try agent.call(LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: f)),
+            r = try call(LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: f)),
                                          UInt64(bitPattern: slot), offset])
-        case let .munmap(addr, len): r = try agent.call(LS_MUNMAP, [addr, len])
-        case let .mprotect(addr, len, prot): r = try agent.call(LS_MPROTECT, [addr, len, UInt64(prot.rawValue)])
+        case let .munmap(addr, len): r = try call(LS_MUNMAP, [addr, len])
+        case let .mprotect(addr, len, prot): r = try call(LS_MPROTECT, [addr, len, UInt64(prot.rawValue)])
         case let .mremap(old, oldLen, newLen, flags, newAddr):
-            r = try agent.call(LS_MREMAP, [old, oldLen, newLen, UInt64(UInt32(bitPattern: flags)), newAddr])
+            r = try call(LS_MREMAP, [old, oldLen, newLen, UInt64(UInt32(bitPattern: flags)), newAddr])
         case let .touch(addr, len, write):
-            r = try agent.call(LS_TOUCH, [addr, len, write ? 1 : 0])
-        case let .mlock(addr, len): r = try agent.call(LS_MLOCK, [addr, len])
-        case let .mlock2(addr, len, flags): r = try agent.call(LS_MLOCK2, [addr, len, UInt64(flags)])
-        case let .munlock(addr, len): r = try agent.call(LS_MUNLOCK, [addr, len])
-        case let .mlockall(flags): r = try agent.call(LS_MLOCKALL, [UInt64(UInt32(bitPattern: flags))])
-        case .munlockall: r = try agent.call(LS_MUNLOCKALL, [])
-        case let .madvise(addr, len, advice): r = try agent.call(LS_MADVISE, [addr, len, UInt64(UInt32(bitPattern: advice))])
-        case let .msync(addr, len, flags): r = try agent.call(LS_MSYNC, [addr, len, UInt64(UInt32(bitPattern: flags))])
-        case let .setMemlockLimit(soft, hard): r = try agent.call(LS_SETRLIMIT, [UInt64(RLIMIT_MEMLOCK_RESOURCE), soft, hard])
-        case .dropCapIpcLock: r = try agent.call(LS_DROP_CAP, [UInt64(CAP_IPC_LOCK_NUMBER)])
+            r = try call(LS_TOUCH, [addr, len, write ? 1 : 0])
+        case let .mlock(addr, len): r = try call(LS_MLOCK, [addr, len])
+        case let .mlock2(addr, len, flags): r = try call(LS_MLOCK2, [addr, len, UInt64(flags)])
+        case let .munlock(addr, len): r = try call(LS_MUNLOCK, [addr, len])
+        case let .mlockall(flags): r = try call(LS_MLOCKALL, [UInt64(UInt32(bitPattern: flags))])
+        case .munlockall: r = try call(LS_MUNLOCKALL, [])
+        case let .madvise(addr, len, advice): r = try call(LS_MADVISE, [addr, len, UInt64(UInt32(bitPattern: advice))])
+        case let .msync(addr, len, flags): r = try call(LS_MSYNC, [addr, len, UInt64(UInt32(bitPattern: flags))])
+        case let .setMemlockLimit(soft, hard): r = try call(LS_SETRLIMIT, [UInt64(RLIMIT_MEMLOCK_RESOURCE), soft, hard])
+        case .dropCapIpcLock: r = try call(LS_DROP_CAP, [UInt64(CAP_IPC_LOCK_NUMBER)])
         case .fork:
-            r = try agent.call(LS_FORK, [])
+            r = try agent.forkServing(from: process)
             // The child's pid is the runner's business (it observes that process from now
             // on); the model predicts 0 for success.
-            if r.errno == 0 { agent.adopt(forkedChild: Int32(r.ret)); return .ok }
+            if r.errno == 0 { return .ok }
+        case let .setuid(uid): r = try call(LS_SETUID, [UInt64(uid)])
+        case .exit:
+            try agent.exitProcess(process)
+            return .ok
         }
         return OpResult(ret: r.ret, errno: r.errno)
     }

@@ -9,11 +9,16 @@ public enum Requirement: String, Hashable, Sendable, Codable {
     case root
 }
 
-/// One step: an op, and a short note saying why it is there.
+/// One step: an op, the process that makes it, and a short note saying why it is there.
 public struct Step: Sendable {
     public var op: Op
     public var note: String
-    public init(_ op: Op, _ note: String = "") { self.op = op; self.note = note }
+    /// The scenario's process that makes the call: 0 is the first, each fork adds the
+    /// next. nil: the newest living process (the child after a fork).
+    public var process: Int?
+    public init(_ op: Op, _ note: String = "", process: Int? = nil) {
+        self.op = op; self.note = note; self.process = process
+    }
 }
 
 /// A named sequence of ops, run on the model and on the kernel in lockstep.
@@ -112,7 +117,18 @@ public struct ScenarioBuilder {
         return r
     }
 
-    public mutating func step(_ op: Op, _ note: String = "") { steps.append(Step(op, note)) }
+    /// The process the next steps target (nil: the newest living one).
+    public private(set) var process: Int?
+
+    public mutating func step(_ op: Op, _ note: String = "") { steps.append(Step(op, note, process: process)) }
+
+    /// The steps `body` adds are made by process `p` (0: the first; fork adds the next).
+    public mutating func inProcess(_ p: Int, _ body: (inout ScenarioBuilder) -> Void) {
+        let saved = process
+        process = p
+        body(&self)
+        process = saved
+    }
 
     // Conveniences that read like the syscalls.
     public mutating func map(_ r: Region, _ prot: Prot = .rw, _ backing: Backing = .privateAnon,

@@ -297,6 +297,57 @@ static struct ls_reply op_fork(void) {
     return rep;
 }
 
+// Fork where both sides go on serving: the child gets two new pipes as stdin/stdout,
+// the parent keeps the runner's ends until the runner has opened its own copies through
+// /proc/<parent>/fd (then LS_CLOSE_FD). The parent answers only once the child sleeps in
+// read(), so that the child's copy-on-write breaks of its own stack and data are over
+// before the runner reads.
+static struct ls_reply op_fork_serve(void) {
+    int to_child[2], from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) < 0) return failure(errno);
+    if (pipe2(from_child, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(to_child[0]);
+        close(to_child[1]);
+        return failure(e);
+    }
+    // The kernel reaps an exited child by itself: nobody waits for it.
+    signal(SIGCHLD, SIG_IGN);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(to_child[0]); close(to_child[1]); close(from_child[0]); close(from_child[1]);
+        return failure(e);
+    }
+    if (pid == 0) {
+        // dup2 clears FD_CLOEXEC on 0 and 1; the pipes' other fds go.
+        if (dup2(to_child[0], 0) < 0 || dup2(from_child[1], 1) < 0) _exit(6);
+        close(to_child[0]); close(to_child[1]); close(from_child[0]); close(from_child[1]);
+        // Back to the request loop in main(): the child answers nothing for this op.
+        struct ls_reply none = {0};
+        none.ret = -2;
+        return none;
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    for (int i = 0; i < 200000 && !sleeping(pid); i++) {
+        struct timespec ts = {0, 20000};
+        sched_yield();
+        nanosleep(&ts, NULL);
+    }
+    struct ls_reply rep = {0};
+    rep.ret = pid;
+    rep.reserved = (int32_t)(to_child[1] | (from_child[0] << 16));
+    return rep;
+}
+
+static struct ls_reply op_close_fd(const uint64_t *a) {
+    if (a[0] <= 2 || a[0] > INT32_MAX) return failure(EBADF);
+    for (int i = 0; i < MAX_OBJECTS; i++)
+        if (objects[i] == (int)a[0]) return failure(EBADF);
+    return result(close((int)a[0]));
+}
+
 // ---- dispatch ----
 
 static struct ls_reply dispatch(const struct ls_request *rq) {
@@ -322,6 +373,8 @@ static struct ls_reply dispatch(const struct ls_request *rq) {
     case LS_DROP_CAP: return op_drop_cap(a);
     case LS_SETUID: return result(syscall(SYS_setresuid, a[0], a[0], a[0]));
     case LS_FORK: return op_fork();
+    case LS_FORK_SERVE: return op_fork_serve();
+    case LS_CLOSE_FD: return op_close_fd(a);
     default: return failure(ENOSYS);
     }
 }
@@ -396,6 +449,8 @@ int main(int argc, char **argv) {
         if (r == 0) _exit(0);
         if (r < 0) die("short read on stdin", 4);
         struct ls_reply rep = dispatch(&rq);
+        // A child just forked by LS_FORK_SERVE (ret -2 only there) waits for its first request.
+        if (rq.op == LS_FORK_SERVE && rep.ret == -2) continue;
         if (full_write(1, &rep, sizeof rep) < 0) _exit(5);
     }
 }

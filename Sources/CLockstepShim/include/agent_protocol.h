@@ -45,6 +45,15 @@ enum ls_op {
     LS_FORK = 19,         // fork(): the child carries on as the agent (same pipes) and replies
                           // ret = its pid, once the parent sleeps; the parent closes its stdout
                           // and sleeps until stdin is closed (then _exit(0)s) or it is killed.
+    // 20-29: processes (fork with both sides serving, exit).
+    LS_FORK_SERVE = 20,   // fork(); both processes go on serving requests. The child's stdin and
+                          // stdout are two new pipes; the parent keeps the runner's ends of them
+                          // open and replies, once the child sleeps in read(), ret = child pid and
+                          // reserved = (fd writing the child's stdin) | (fd reading its stdout) << 16.
+                          // The runner opens /proc/<parent>/fd/<fd> for its own ends (O_CLOEXEC),
+                          // then sends LS_CLOSE_FD for both. SIGCHLD is ignored (the kernel reaps).
+    LS_CLOSE_FD = 21,     // a0 fd: close(fd) (the parent's copies of a child's pipe ends). EBADF for
+                          // fds 0-2 or an object's fd.
 };
 
 struct ls_request {

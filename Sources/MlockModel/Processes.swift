@@ -1,0 +1,129 @@
+// More than one process: fork makes a second address space, and any living process can
+// act again. The model keeps one address space "active" in its fields (vmas, ptes,
+// lockedVM, ...) and parks the others. A parked process cannot act, so its PTEs are
+// folded into its folios as frozen mappings (counted in the mapcount, keeping the folio
+// alive, and, in a VM_LOCKED VMA, found by the pre-5.18 rmap walk): every rule written
+// for one process then sees the others exactly as the kernel's rmap does. Switching
+// unfolds the arriving process's PTEs and folds the departing one's.
+
+/// One process's mm and credentials, while it is parked.
+struct AddressSpace: Sendable {
+    var vmas: [VMA]
+    var ptes: [UInt64: PTE]
+    var lockedVM: UInt64
+    var defFlags: VMFlags
+    var memlockSoft: UInt64
+    var memlockHard: UInt64
+    var capIpcLock: Bool
+    var capSysResource: Bool
+    var capSetuid: Bool
+    var uid: UInt32
+    var objectForSlot: [Int: Int]
+}
+
+extension KernelModel {
+    /// The newest process that has not exited: where a step without a process name goes.
+    public var newestLiving: Int? {
+        (0..<processCount).last { !exited.contains($0) }
+    }
+
+    /// Whether process `p` exists and has not exited.
+    public func isLiving(_ p: Int) -> Bool { p >= 0 && p < processCount && !exited.contains(p) }
+
+    /// The settled view of process `p` (nil once it has exited); the counters are global.
+    public func view(result: OpResult, process p: Int) -> StepView? {
+        guard isLiving(p) else { return nil }
+        if p == active { return view(result: result) }
+        var copy = self
+        copy.switchTo(p)
+        return copy.view(result: result)
+    }
+
+    var activeSpace: AddressSpace {
+        AddressSpace(vmas: vmas, ptes: ptes, lockedVM: lockedVM, defFlags: defFlags, memlockSoft: memlockSoft,
+                     memlockHard: memlockHard, capIpcLock: capIpcLock, capSysResource: capSysResource,
+                     capSetuid: capSetuid, uid: uid, objectForSlot: objectForSlot)
+    }
+
+    /// Folds the active process's PTEs into its folios as frozen mappings.
+    mutating func freezeActiveMappings() {
+        for (addr, pte) in ptes {
+            guard case let .folio(id) = pte, var f = folios[id] else { continue }
+            f.maps.remove(addr)
+            f.frozenMaps += 1
+            if let i = indexContaining(addr), isMlockVMA(vmas[i]) { f.frozenLockedMaps += 1 }
+            folios[id] = f
+        }
+    }
+
+    /// Makes process `p` the active one (it must be living).
+    mutating func switchTo(_ p: Int) {
+        guard p != active else { return }
+        if !exited.contains(active) {
+            freezeActiveMappings()
+            parked[active] = activeSpace
+        }
+        let s = parked.removeValue(forKey: p)!
+        vmas = s.vmas; ptes = s.ptes; lockedVM = s.lockedVM; defFlags = s.defFlags
+        memlockSoft = s.memlockSoft; memlockHard = s.memlockHard; capIpcLock = s.capIpcLock
+        capSysResource = s.capSysResource; capSetuid = s.capSetuid; uid = s.uid
+        objectForSlot = s.objectForSlot
+        active = p
+        for (addr, pte) in ptes {
+            guard case let .folio(id) = pte, var f = folios[id] else { continue }
+            f.frozenMaps -= 1
+            if let i = indexContaining(addr), isMlockVMA(vmas[i]) { f.frozenLockedMaps -= 1 }
+            f.maps.insert(addr)
+            folios[id] = f
+        }
+        recomputeFrozenFiles()
+    }
+
+    /// The shmem files the parked processes still map: they outlive the active
+    /// process's last mapping of them.
+    mutating func recomputeFrozenFiles() {
+        frozenFiles = []
+        for s in parked.values {
+            for v in s.vmas where v.file != nil && !v.isForeign { frozenFiles.insert(v.file!) }
+        }
+    }
+
+    /// setresuid(uid, uid, uid) (kernel/sys.c __sys_setresuid): the same uid is always
+    /// allowed; another needs CAP_SETUID -> EPERM. Leaving uid 0 for a non-zero uid with
+    /// every one of real, effective and saved uid clears the permitted and effective
+    /// capability sets (security/commoncap.c cap_emulate_setxuid; SECBIT_KEEP_CAPS is
+    /// never set here): CAP_IPC_LOCK, CAP_SYS_RESOURCE and CAP_SETUID go. RLIMIT_MEMLOCK
+    /// and locked_vm (per mm, not per user) are unchanged.
+    mutating func setuid(_ newUID: UInt32) -> Int32 {
+        if newUID == uid { return 0 }
+        if !capSetuid { return Err.EPERM }
+        if uid == 0 && newUID != 0 {
+            capIpcLock = false
+            capSysResource = false
+            capSetuid = false
+        }
+        uid = newUID
+        return 0
+    }
+
+    /// do_exit() -> exit_mm() -> mmput() -> exit_mmap() (mm/mmap.c, 6.18): unmap_vmas()
+    /// zaps every VMA, VM_LOCKED ones munlocking each present page on the way
+    /// (zap_present_ptes -> folio_remove_rmap_ptes -> munlock_vma_folio); the mmu_gather
+    /// frees pages only after free_pages_and_swap_cache()'s lru_add_drain() has run the
+    /// mlock batch, so no page is freed still PG_mlocked (unevictable_pgs_cleared does
+    /// not grow). Then the VMAs go; a shmem file (shared anon) whose last mapping this
+    /// was is released with its pages. Before 5.18 exit_mmap first called
+    /// munlock_vma_pages_all() on each VM_LOCKED VMA (try_to_munlock finds another
+    /// locker through the rmap): the same pages end up munlocked, as unmapPTE's
+    /// `.pre518` path computes. Page-cache pages of files stay cached.
+    mutating func exitProcess() {
+        while let v = vmas.last {
+            unmapRange(v.start, v.end)
+        }
+        ptes = [:]
+        lockedVM = 0
+        defFlags = []
+        exited.insert(active)
+        // The exited process's fds are closed; memfd pages still cached keep no lock.
+    }
+}
