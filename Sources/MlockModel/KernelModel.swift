@@ -54,6 +54,9 @@ public struct ProcessSetup: Sendable {
 public enum PlantedRule: String, CaseIterable, Codable, Sendable {
     /// munlock clears VM_LOCKED and locked_vm but forgets to munlock the pages.
     case munlockKeepsPagesMlocked = "munlock-keeps-pages-mlocked"
+    /// exit tears the address space down without munlocking: pages of locked VMAs are
+    /// freed (or left in the page cache) still PG_mlocked.
+    case exitSkipsMunlock = "exit-skips-munlock"
 }
 
 public struct KernelModel: Sendable {

@@ -117,6 +117,9 @@ extension KernelModel {
     /// locker through the rmap): the same pages end up munlocked, as unmapPTE's
     /// `.pre518` path computes. Page-cache pages of files stay cached.
     mutating func exitProcess() {
+        if planted.contains(.exitSkipsMunlock) {
+            for i in vmas.indices { vmas[i].flags.subtract(.lockedMask) }
+        }
         while let v = vmas.last {
             unmapRange(v.start, v.end)
         }

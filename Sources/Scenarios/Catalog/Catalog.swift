@@ -14,6 +14,9 @@ public enum Catalog {
         + Edges.scenarios
         + EdgesMsync.scenarios
         + Fork.scenarios
+        + ForkBoth.scenarios
+        + SharedLocks.scenarios
+        + Teardown.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
