@@ -41,11 +41,19 @@ public struct ProcessSetup: Sendable {
     /// A fault on a page of a regular file that is not cached reads around it
     /// (do_sync_mmap_readahead), which decides which pages a later fault-around maps.
     public var fileReadAheadKB: UInt64
+    /// CAP_SYS_RESOURCE (raising the hard RLIMIT_MEMLOCK) and CAP_SETUID in the
+    /// effective set at start, and the uid (real = effective = saved). A container may
+    /// run root without CAP_SYS_RESOURCE.
+    public var capSysResource: Bool
+    public var capSetuid: Bool
+    public var uid: UInt32
     public init(foreign: [ForeignVMA], memlockSoft: UInt64, memlockHard: UInt64, capIpcLock: Bool,
-                fileReadAheadKB: UInt64 = 128) {
+                fileReadAheadKB: UInt64 = 128, capSysResource: Bool = true, capSetuid: Bool = true,
+                uid: UInt32 = 0) {
         self.foreign = foreign; self.memlockSoft = memlockSoft
         self.memlockHard = memlockHard; self.capIpcLock = capIpcLock
         self.fileReadAheadKB = fileReadAheadKB
+        self.capSysResource = capSysResource; self.capSetuid = capSetuid; self.uid = uid
     }
 }
 
@@ -79,11 +87,11 @@ public struct KernelModel: Sendable {
     var memlockSoft: UInt64
     var memlockHard: UInt64
     var capIpcLock: Bool
-    /// The scenario process starts as root (uid 0) with CAP_SYS_RESOURCE and CAP_SETUID;
-    /// only setuid to a non-zero uid drops them.
-    var capSysResource = true
-    var capSetuid = true
-    var uid: UInt32 = 0
+    /// CAP_SYS_RESOURCE, CAP_SETUID and the uid, from the setup; setuid from 0 to a
+    /// non-zero uid drops both capabilities.
+    var capSysResource: Bool
+    var capSetuid: Bool
+    var uid: UInt32
 
     // Page layer
     var ptes: [UInt64: PTE] = [:]
@@ -119,6 +127,9 @@ public struct KernelModel: Sendable {
         self.memlockSoft = setup.memlockSoft
         self.memlockHard = setup.memlockHard
         self.capIpcLock = setup.capIpcLock
+        self.capSysResource = setup.capSysResource
+        self.capSetuid = setup.capSetuid
+        self.uid = setup.uid
         self.readAroundPages = setup.fileReadAheadKB / (pageSize >> 10)
         for f in setup.foreign.sorted(by: { $0.start < $1.start }) where f.end > f.start {
             var flags = VMFlags(prot: f.prot)

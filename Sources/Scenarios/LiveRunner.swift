@@ -205,7 +205,8 @@ public final class LiveRunner: @unchecked Sendable {
             foreign: start.state.foreign.map { ForeignVMA(start: $0.start, end: $0.end, prot: $0.prot,
                                                     special: $0.special, locked: $0.locked) },
             memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock,
-            fileReadAheadKB: readAheadKB))
+            fileReadAheadKB: readAheadKB, capSysResource: start.capSysResource, capSetuid: start.capSetuid,
+            uid: start.uid))
         model.planted = options.planted
 
         let pageLayer: PageLayer = environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact

@@ -25,6 +25,9 @@ struct ProcessStart {
     var memlockSoft: UInt64
     var memlockHard: UInt64
     var capIpcLock: Bool
+    var capSysResource: Bool
+    var capSetuid: Bool
+    var uid: UInt32
 }
 
 /// Reads the agent's VMA layer (smaps, status) and page layer (pagemap + kpageflags).
@@ -63,7 +66,8 @@ final class ProcessObserver {
         let status = try reader.readStatus()
         guard let memlock = limits.memlock else { throw ObserverError("no 'Max locked memory' in /proc/\(reader.pid)/limits") }
         return ProcessStart(state: state, memlockSoft: memlock.soft, memlockHard: memlock.hard,
-                            capIpcLock: status.capEff >> 14 & 1 == 1)
+                            capIpcLock: status.hasCapability(14), capSysResource: status.hasCapability(24),
+                            capSetuid: status.hasCapability(7), uid: status.uids.first ?? 0)
     }
 
     /// Every page of the given VMAs (predicted and observed, so that a page present on

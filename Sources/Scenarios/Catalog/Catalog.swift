@@ -17,6 +17,7 @@ public enum Catalog {
         + ForkBoth.scenarios
         + SharedLocks.scenarios
         + Teardown.scenarios
+        + Limits.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
