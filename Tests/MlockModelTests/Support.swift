@@ -24,6 +24,17 @@ struct Proc {
         return last
     }
 
+    /// The op made by process `p` (0: the first; each fork adds the next).
+    @discardableResult
+    mutating func run(_ op: Op, in p: Int) -> OpResult {
+        last = model.apply(op, process: p)
+        return last
+    }
+
+    /// Process `p`'s view (nil once it has exited).
+    func view(of p: Int) -> StepView? { model.view(result: last, process: p) }
+    func page(_ addr: UInt64, in p: Int) -> PageView { view(of: p)?.pages[addr] ?? PageView(present: false) }
+
     var view: StepView { model.view(result: last) }
     var vmas: [VMAView] { view.vmas }
     var vmLck: UInt64 { view.vmLckKB }
