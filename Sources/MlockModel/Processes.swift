@@ -6,6 +6,20 @@
 // for one process then sees the others exactly as the kernel's rmap does. Switching
 // unfolds the arriving process's PTEs and folds the departing one's.
 
+/// What a process may do, as /proc/PID/status shows it (Uid, CapEff bits 7, 14, 24).
+public struct Credentials: Hashable, Sendable, CustomStringConvertible {
+    public var uid: UInt32
+    public var capIpcLock: Bool
+    public var capSysResource: Bool
+    public var capSetuid: Bool
+    public init(uid: UInt32, capIpcLock: Bool, capSysResource: Bool, capSetuid: Bool) {
+        self.uid = uid; self.capIpcLock = capIpcLock; self.capSysResource = capSysResource; self.capSetuid = capSetuid
+    }
+    public var description: String {
+        "uid \(uid) IPC_LOCK=\(capIpcLock ? 1 : 0) SYS_RESOURCE=\(capSysResource ? 1 : 0) SETUID=\(capSetuid ? 1 : 0)"
+    }
+}
+
 /// One process's mm and credentials, while it is parked.
 struct AddressSpace: Sendable {
     var vmas: [VMA]
@@ -37,6 +51,16 @@ extension KernelModel {
         var copy = self
         copy.switchTo(p)
         return copy.view(result: result)
+    }
+
+    /// Process `p`'s uid and the capabilities the model follows (nil once it has exited).
+    public func credentials(process p: Int) -> Credentials? {
+        guard isLiving(p) else { return nil }
+        if p == active {
+            return Credentials(uid: uid, capIpcLock: capIpcLock, capSysResource: capSysResource, capSetuid: capSetuid)
+        }
+        let s = parked[p]!
+        return Credentials(uid: s.uid, capIpcLock: s.capIpcLock, capSysResource: s.capSysResource, capSetuid: s.capSetuid)
     }
 
     var activeSpace: AddressSpace {

@@ -266,8 +266,13 @@ public final class LiveRunner: @unchecked Sendable {
                 let observed = StepView(result: observedResult, vmas: now.arena, vmLckKB: now.vmLckKB,
                                         pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
                                         counters: Counters())
-                comparison.compareProcess(step: i, label: label, prefix: model.processCount > 1 ? "p\(p)." : "",
+                let prefix = model.processCount > 1 ? "p\(p)." : ""
+                comparison.compareProcess(step: i, label: label, prefix: prefix,
                                           predicted: predicted, observed: observed, pageLayer: pageLayer)
+                if let creds = model.credentials(process: p) {
+                    comparison.record(i, label, prefix + "creds", expected: creds.description,
+                                      observed: now.credentials.description)
+                }
                 if p == target || shownPredicted == nil { shownPredicted = predicted; shownObserved = observed }
             }
             let predictedCounters = model.view(result: predictedResult).counters

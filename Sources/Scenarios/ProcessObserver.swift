@@ -17,6 +17,8 @@ struct ProcessState {
     var arena: [VMAView]
     var foreign: [ForeignMapping]
     var vmLckKB: UInt64
+    /// Real uid and effective capabilities (status Uid, CapEff).
+    var credentials: Credentials
 }
 
 /// The agent's initial credentials and limits: input to the model, read once.
@@ -57,7 +59,11 @@ final class ProcessObserver {
                                               locked: e.isLocked))
             }
         }
-        return ProcessState(arena: arena, foreign: foreign, vmLckKB: r.vmLckKB)
+        let st = r.status
+        return ProcessState(arena: arena, foreign: foreign, vmLckKB: r.vmLckKB,
+                            credentials: Credentials(uid: st.uids.first ?? 0, capIpcLock: st.hasCapability(14),
+                                                     capSysResource: st.hasCapability(24),
+                                                     capSetuid: st.hasCapability(7)))
     }
 
     func start() throws -> ProcessStart {
