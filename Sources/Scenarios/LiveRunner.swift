@@ -239,6 +239,20 @@ public final class LiveRunner: @unchecked Sendable {
                 observers.append(try ProcessObserver(pid: pid))
             }
             if case .exit = step.op, target < observers.count { observers[target] = nil }
+            // With several processes, what each shows at once, before settling: the VMA
+            // layer (smaps Rss and Locked, VmLck) and which pages are present or the zero
+            // page follow the page tables and are final already. PG_mlocked and
+            // PG_unevictable of the pages and the counters are not: the per-CPU mlock and
+            // LRU batches decide when they move, and any lru_add_drain_all() on the
+            // machine (any mlock() elsewhere) drains them, so they are compared settled only.
+            var atOnce: [Int: (ProcessState, [UInt64: PageView])] = [:]
+            if observers.count > 1 {
+                for (p, o) in observers.enumerated() {
+                    guard let o, let v = model.view(result: predictedResult, process: p) else { continue }
+                    let st = try o.read()
+                    atOnce[p] = (st, try o.pages(covering: v.vmas, st.arena, exact: false, zeroPages: pageLayer.isExact))
+                }
+            }
             try settle()
             let states = try observers.map { try $0?.read() }
             let globalAfter = try counters.read()
@@ -269,6 +283,19 @@ public final class LiveRunner: @unchecked Sendable {
                 let prefix = model.processCount > 1 ? "p\(p)." : ""
                 comparison.compareProcess(step: i, label: label, prefix: prefix,
                                           predicted: predicted, observed: observed, pageLayer: pageLayer)
+                if let (early, earlyPages) = atOnce[p] {
+                    let name = "p\(p)."
+                    comparison.record(i, label, name + "vmas@once", expected: StepComparison.layout(predicted.vmas),
+                                      observed: StepComparison.layout(early.arena))
+                    comparison.record(i, label, name + "smaps@once", expected: StepComparison.smaps(predicted.vmas),
+                                      observed: StepComparison.smaps(early.arena))
+                    comparison.record(i, label, name + "VmLck@once", expected: "\(predicted.vmLckKB) kB",
+                                      observed: "\(early.vmLckKB) kB")
+                    let mapped = predicted.pages.mapValues { PageView(present: $0.present, zero: pageLayer.isExact && $0.zero) }
+                    comparison.record(i, label, name + "pages.mapped@once",
+                                      expected: StepComparison.pageDiff(mapped, against: earlyPages, exact: true),
+                                      observed: StepComparison.pageDiff(earlyPages, against: mapped, exact: true))
+                }
                 if let creds = model.credentials(process: p) {
                     comparison.record(i, label, prefix + "creds", expected: creds.description,
                                       observed: now.credentials.description)

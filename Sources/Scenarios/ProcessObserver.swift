@@ -78,11 +78,17 @@ final class ProcessObserver {
 
     /// Every page of the given VMAs (predicted and observed, so that a page present on
     /// one side only is seen). With `exact` false only pagemap's present bit is read.
-    func pages(covering a: [VMAView], _ b: [VMAView], exact: Bool) throws -> [UInt64: PageView] {
+    /// With `zeroPages` (and not `exact`), presence and the zero page only (PFNs and
+    /// KPF_ZERO_PAGE), PG_mlocked and PG_unevictable left false.
+    func pages(covering a: [VMAView], _ b: [VMAView], exact: Bool, zeroPages: Bool = false) throws -> [UInt64: PageView] {
         var out: [UInt64: PageView] = [:]
         for (start, end) in Self.union((a + b).map { ($0.start, $0.end) }) {
             let n = Int((end - start) / pageSize)
-            if exact {
+            if zeroPages && !exact {
+                for p in try pages.read(start: start, pages: n) {
+                    out[p.address] = p.present ? PageView(present: true, zero: p.zeroPage) : .absent
+                }
+            } else if exact {
                 let range = try pages.read(start: start, pages: n)
                 for p in range {
                     out[p.address] = p.present

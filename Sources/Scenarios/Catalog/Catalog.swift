@@ -16,6 +16,7 @@ public enum Catalog {
         + Fork.scenarios
         + ForkBoth.scenarios
         + SharedLocks.scenarios
+        + UnlockOrders.scenarios
         + Teardown.scenarios
         + Limits.scenarios
 

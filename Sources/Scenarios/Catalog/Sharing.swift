@@ -161,6 +161,54 @@ enum SharedLocks {
     ]
 }
 
+/// Three locks on the same memfd pages (two mappings in the first process, one in a
+/// forked child), released in each of the 6 orders, each in its own way: munlock,
+/// munmap or the process's exit. The pages must stay mlocked through the first two
+/// releases, whatever they are, and be munlocked by the third; nothing is cleared.
+enum UnlockOrders {
+    /// A locker: which process, which mapping, and how it lets go.
+    struct Locker { var name: String; var process: Int; var second: Bool }
+    static let lockers = [Locker(name: "a", process: 0, second: false),
+                          Locker(name: "b", process: 0, second: true),
+                          Locker(name: "c", process: 1, second: false)]
+
+    static func permutations(_ xs: [Int]) -> [[Int]] {
+        if xs.count <= 1 { return [xs] }
+        return xs.indices.flatMap { i -> [[Int]] in
+            var rest = xs
+            let x = rest.remove(at: i)
+            return permutations(rest).map { [x] + $0 }
+        }
+    }
+
+    static let scenarios: [Scenario] = permutations([0, 1, 2]).map { order in
+        let id = order.map { lockers[$0].name }.joined()
+        return Scenario("shared.unlock-order." + id,
+                        "memfd pages locked by mappings a and b of one process and c of its child, released in the order \(id) (a by munlock, b by munmap, c by munlock, or by exit when the child goes last): mlocked until the last release",
+                        covers: ["digest/P-21", "digest/P-22", "digest/P-25"], requires: [.pageLayer]) { b in
+            let a = b.region(pages: 3)
+            let c = b.region(pages: 3)
+            b.createObject(0, .memfd, pages: 3, filled: true)
+            b.mapObject(a, slot: 0, shared: true)
+            b.step(.fork, "the child, with mapping a only (no PTEs: shmem, no anon_vma)")
+            b.inProcess(0) { $0.mapObject(c, slot: 0, shared: true, flags: [.locked], "b: MAP_LOCKED, count 1") }
+            b.inProcess(0) { $0.mlock(a, "a: count 2; Locked in p0 is half of each page in each mapping") }
+            b.mlock(a, "c: the child's mlock faults the pages in: count 3, Locked a third")
+            for (k, i) in order.enumerated() {
+                let l = lockers[i]
+                let last = k == order.count - 1
+                switch l.name {
+                case "a": b.inProcess(0) { $0.munlock(a, last ? "the last lock: munlocked" : "still mlocked") }
+                case "b": b.inProcess(0) { $0.munmap(c, last ? "the last lock: munlocked" : "still mlocked") }
+                default:
+                    if last { b.exit(1, "the child's exit drops the last lock: munlocked, not cleared") }
+                    else { b.munlock(a, "still mlocked") }
+                }
+            }
+        }
+    }
+}
+
 /// Teardown: munmap and exit of lockers; the global counters go back to the settled
 /// baseline, and no page is freed still mlocked (unevictable_pgs_cleared) or left
 /// stranded where the rules say it must not be.
