@@ -22,6 +22,15 @@ int ls_memfd_create(const char *name, unsigned int flags) {
     return r < 0 ? -errno : r;
 }
 
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
+
+int ls_memfd_secret(unsigned int flags) {
+    int r = (int)syscall(SYS_memfd_secret, flags);
+    return r < 0 ? -errno : r;
+}
+
 int ls_pin_to_cpu(pid_t pid, int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);

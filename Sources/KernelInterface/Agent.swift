@@ -10,6 +10,7 @@ public enum AgentOp: UInt32, CaseIterable, Sendable {
     case madvise = 13, setrlimit = 14, dropCap = 15, setuid = 16, closeObject = 17
     case msync = 18, fork = 19
     case forkServe = 20, closeFD = 21
+    case shmget = 30, shmat = 31, shmdt = 32, shmctl = 33, createSpecial = 34, ftruncate = 35, fallocate = 36
 }
 
 /// One reply of the agent: the syscall's return value and errno (0 on success).

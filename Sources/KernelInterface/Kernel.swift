@@ -182,3 +182,37 @@ extension Kernel {
 
 /// Another name for `Kernel`, for call sites that read better as `Sys.geteuid()`.
 public typealias Sys = Kernel
+
+extension Sys {
+    /// Why memfd_secret(2) cannot be used (it does not answer with an fd), or nil.
+    public static func memfdSecretUnavailable() -> String? {
+        let fd = ls_memfd_secret(0)
+        if fd >= 0 { _ = close(fd); return nil }
+        if -fd == ENOSYS {
+            return "memfd_secret(2) is ENOSYS: kernel without CONFIG_SECRETMEM, booted with secretmem.enable=0, or without direct-map control"
+        }
+        return "memfd_secret(2) failed: \(Errno(-fd))"
+    }
+
+    /// An environment variable, nil when unset or empty.
+    public static func environment(_ name: String) -> String? {
+        guard let v = getenv(name) else { return nil }
+        let s = String(cString: v)
+        return s.isEmpty ? nil : s
+    }
+
+    /// A line on stderr, unbuffered.
+    public static func say(_ line: String) {
+        let text = line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+
+    public static func sleepSeconds(_ s: UInt32) { _ = sleep(s) }
+}
+
+/// SysV IPC constants the runner passes to the agent (x86_64 values).
+public enum SysVConst {
+    public static let IPC_CREAT: Int32 = 0o1000
+    public static let IPC_EXCL: Int32 = 0o2000
+    public static let SHM_RDONLY: Int32 = 0o10000
+}

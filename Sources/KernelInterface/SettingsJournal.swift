@@ -150,6 +150,16 @@ public final class SettingsJournal: @unchecked Sendable {
         forget(entry)
     }
 
+    /// Undoes one entry now (removes the segment, cgroup, mount or file; restores the
+    /// setting) and forgets it; returns what was done ("... already gone" when the
+    /// resource went by itself, e.g. a SysV segment removed by its scenario).
+    @discardableResult
+    public func release(_ entry: Entry) -> String {
+        let line = describeUndo(entry)
+        forget(entry)
+        return line
+    }
+
     // MARK: - Undoing
 
     /// Undoes what a killed run left in the journal file, plus any SysV segment with a

@@ -93,6 +93,14 @@ public struct KernelModel: Sendable {
     var capSetuid: Bool
     var uid: UInt32
 
+    // SysV shared memory (machine-wide: shared by every process of the scenario)
+    /// Segments by their shmem file's object id, and the scenario's segment numbers.
+    var sysv: [Int: SysVSegment] = [:]
+    var segmentForNumber: [Int: Int] = [:]
+    /// UCOUNT_RLIMIT_MEMLOCK per uid (user_shm_lock), in pages: what SHM_LOCK charged.
+    /// Taken to start at 0 for every uid (no other SHM_LOCKed segment on the machine).
+    var shmLockedPages: [UInt32: UInt64] = [:]
+
     // Page layer
     var ptes: [UInt64: PTE] = [:]
     var folios: [Int: Folio] = [:]
@@ -198,6 +206,18 @@ public struct KernelModel: Sendable {
         case .exit:
             exitProcess()
             return .ok
+        case let .shmget(segment, pages):
+            return shmget(segment: segment, pages: pages)
+        case let .shmat(segment, addr, readOnly):
+            return shmat(segment: segment, addr: addr, readOnly: readOnly)
+        case let .shmdt(addr):
+            return result(shmdt(addr: addr))
+        case let .shmctl(segment, command):
+            return result(shmctl(segment: segment, command: command))
+        case let .truncate(slot, pages):
+            return result(truncate(slot: slot, pages: pages))
+        case let .punchHole(slot, firstPage, pages):
+            return result(fallocatePunchHole(slot: slot, firstPage: firstPage, pages: pages))
         }
     }
 
@@ -240,17 +260,24 @@ public struct KernelModel: Sendable {
     mutating func createObject(slot: Int, kind: ObjectKind, pages: UInt64, filled: Bool) -> OpResult {
         if slot < 0 || slot >= Self.agentObjectSlots { return .fail(Err.EINVAL) }
         if objectForSlot[slot] != nil { return .fail(Err.EBUSY) }
+        // memfd_secret: write(2) is EINVAL (no ->write), so the agent cannot fill it.
+        if kind == .secret && filled { return .fail(Err.EINVAL) }
         let id = newID()
-        var obj = BackingObject(kind: kind == .memfd ? .memfd : .file, pages: pages)
-        if filled {
-            for i in 0..<pages {
-                let fid = newID()
-                folios[fid] = Folio(anon: false, file: .object(id), index: i)
-                obj.cache[i] = fid
-            }
+        var obj: BackingObject
+        switch kind {
+        case .memfd: obj = BackingObject(kind: .memfd, pages: pages)
+        case .file: obj = BackingObject(kind: .file, pages: pages)
+        // ramfs_get_inode() and secretmem_file_create() mark the mapping unevictable.
+        case .ramfs: obj = BackingObject(kind: .ramfs, pages: pages, unevictable: true)
+        case .secret: obj = BackingObject(kind: .secret, pages: pages, unevictable: true)
         }
         objects[id] = obj
         objectForSlot[slot] = id
+        // Each pwrite adds a new folio to the page cache and the LRU (lru_add): on an
+        // unevictable mapping it goes to the unevictable list at once.
+        if filled {
+            for i in 0..<pages { _ = cacheFolio(.object(id), i) }
+        }
         return .ok
     }
 }

@@ -78,7 +78,7 @@ extension KernelModel {
         return 0
     }
 
-    /// mlock_fixup(): nothing for unchanged flags, VM_SPECIAL or VM_DROPPABLE VMAs (never
+    /// mlock_fixup(): nothing for unchanged flags, VM_SPECIAL, VM_DROPPABLE or VM_HUGETLB VMAs (never
     /// VM_LOCKED, not counted: `!vma_supports_mlock()`; mlock/mlock2 still return 0 and
     /// then populate the range, mlockall(MCL_CURRENT) too); otherwise vma_modify_flags()
     /// splits/merges, locked_vm changes by the piece's size (+ on unlocked->locked, - on
@@ -89,7 +89,7 @@ extension KernelModel {
     @discardableResult
     mutating func mlockFixup(_ i: Int, _ start: UInt64, _ end: UInt64, _ newFlags: VMFlags) -> Int {
         let old = vmas[i].flags
-        if newFlags == old || old.contains(.special) || old.contains(.droppable) { return i }
+        if newFlags == old || old.contains(.special) || old.contains(.droppable) || old.contains(.hugetlb) { return i }
         let j = modifyFlags(i, start, end, newFlags)
         let pages = (end - start) >> pageShift
         if !newFlags.contains(.locked) {

@@ -6,7 +6,8 @@ extension KernelModel {
     mutating func mmap(addr: UInt64, length: UInt64, prot: Prot, backing: Backing, flags: MapFlags) -> OpResult {
         // do_mmap: len 0 -> EINVAL; PAGE_ALIGN(len) wrapping to 0 -> ENOMEM.
         if length == 0 { return .fail(Err.EINVAL) }
-        let len = pageAlign(length)
+        // ksys_mmap_pgoff: MAP_HUGETLB rounds the length up to the huge page size.
+        let len = flags.contains(.hugetlb) ? (length &+ (hugePageSize - 1)) & ~(hugePageSize - 1) : pageAlign(length)
         if len == 0 { return .fail(Err.ENOMEM) }
         // __get_unmapped_area (MAP_FIXED_NOREPLACE implies MAP_FIXED): too long or past
         // TASK_SIZE -> ENOMEM; then an unaligned address -> EINVAL.
@@ -50,6 +51,19 @@ extension KernelModel {
             }
             vmFlags.insert(.growsDown)
         }
+        // MAP_HUGETLB: hugetlb_file_setup() gives the mapping a hugetlbfs file; a fixed
+        // address must be huge-page aligned (hugetlb_get_unmapped_area) -> EINVAL.
+        // hugetlbfs_file_mmap adds VM_HUGETLB | VM_DONTEXPAND. Scenarios use it on private
+        // anonymous memory only, with the pool holding enough free huge pages.
+        if flags.contains(.hugetlb) {
+            guard case .privateAnon = backing, !flags.contains(.droppable), !flags.contains(.growsdown) else {
+                return .fail(Err.EINVAL)
+            }
+            if addr % hugePageSize != 0 { return .fail(Err.EINVAL) }
+            vmFlags.insert(.hugetlb)
+        }
+        // do_mmap decides on populate from its own vm_flags, before f_op->mmap adds any.
+        let populateFlags = vmFlags
         switch backing {
         case .privateAnon:
             break
@@ -64,6 +78,14 @@ extension KernelModel {
             if shared { vmFlags.insert(.shared) }
             file = .object(id)
             pgoff = pageOffset
+            if objects[id]?.kind == .secret {
+                // secretmem_mmap_prepare(): MAP_SHARED only -> EINVAL; mlock_future_ok()
+                // with VM_LOCKED -> EAGAIN; then VM_LOCKED | VM_DONTDUMP on the VMA (but
+                // not in do_mmap's vm_flags: no populate unless asked for).
+                if !shared { return .fail(Err.EINVAL) }
+                if !mlockFutureOK(locked: true, bytes: len) { return .fail(Err.EAGAIN) }
+                vmFlags.formUnion([.locked, .dontDump])
+            }
         }
         // MAP_NORESERVE -> VM_NORESERVE (overcommit heuristic mode); accountable_mapping():
         // private writable mappings without VM_NORESERVE get VM_ACCOUNT.
@@ -80,7 +102,7 @@ extension KernelModel {
         // locked", 2026, in 6.18.y stable) __mmap_complete missed VM_DROPPABLE: under
         // MCL_FUTURE a droppable mapping kept VM_LOCKED, counted in locked_vm for good.
         if vmFlags.contains(.locked) {
-            if vmFlags.contains(.droppable) {
+            if vmFlags.contains(.droppable) || vmFlags.contains(.hugetlb) {
                 vmas[j].flags.subtract(.lockedMask)
             } else {
                 lockedVM += len >> pageShift
@@ -89,7 +111,7 @@ extension KernelModel {
         // do_mmap -> vm_mmap_pgoff: populate when VM_LOCKED (do_mmap's vm_flags, even when
         // the VMA lost it) or MAP_POPULATE, ignoring errors (mm_populate);
         // populate_vma_page_range skips VM_LOCKONFAULT VMAs.
-        if vmFlags.contains(.locked) || flags.contains(.populate) {
+        if populateFlags.contains(.locked) || flags.contains(.populate) {
             _ = mmPopulate(addr, len, ignoreErrors: true)
         }
         return OpResult(ret: Int64(bitPattern: addr), errno: 0)
@@ -112,12 +134,20 @@ extension KernelModel {
     /// (vms_gather_munmap_vmas / vms_complete_munmap_vmas).
     mutating func unmapRange(_ start: UInt64, _ end: UInt64) {
         guard intersects(start, end) else { return }
+        // The munlocks of the zap sit in the per-CPU mlock batch until the next
+        // lru_add_drain (since 6.10 free_pages_and_swap_cache() no longer drains at TLB
+        // flush), so they run after remove_vma -> shm_close -> shm_destroy has cleared
+        // AS_UNEVICTABLE: the pages of the last attach of a removed SHM_LOCKed segment
+        // are rescued (unevictable_pgs_rescued) before they are freed.
+        for oid in segmentsDestroyedByUnmap(start, end) { objects[oid]?.unevictable = false }
         zap(start, end)
         splitAround(start, end)
         var i = firstIndex(endAbove: start) ?? vmas.count
+        var closedSegments: [Int] = []
         while i < vmas.count && vmas[i].start < end {
             let v = vmas[i]
             if v.flags.contains(.locked) { lockedVM -= v.pages }
+            if case let .shm(oid, _)? = v.file { closedSegments.append(oid) }
             if case let .sharedAnon(id)? = v.file, !frozenFiles.contains(v.file!),
                !vmas.contains(where: { $0.file == v.file && $0.start != v.start }) {
                 dropSharedAnonObject(id)
@@ -125,6 +155,9 @@ extension KernelModel {
             vmas.remove(at: i)
             i = firstIndex(endAbove: start) ?? vmas.count
         }
+        // shm_close() of each SysV VMA removed: the last detach of a removed segment
+        // destroys it.
+        for oid in closedSegments { destroySegmentIfDetached(oid) }
     }
 
     /// The last VMA of a MAP_SHARED|MAP_ANONYMOUS mapping is gone: its shmem file is

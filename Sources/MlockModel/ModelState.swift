@@ -45,6 +45,11 @@ struct VMFlags: OptionSet, Hashable, Sendable {
     /// VM_GROWSDOWN (MAP_GROWSDOWN): compared by merges (is_mergeable_vma) and by
     /// anon_vma_compatible like any flag; nothing the model does treats it otherwise.
     static let growsDown = VMFlags(rawValue: 1 << 18)
+    /// VM_HUGETLB (with VM_DONTEXPAND, set by hugetlbfs_file_mmap): vma_supports_mlock()
+    /// is false, so never VM_LOCKED nor counted; VM_DONTEXPAND keeps it from merging.
+    /// Kept apart from `.special` because __mm_populate skips only VM_IO|VM_PFNMAP: a
+    /// hugetlb range is populated by MAP_LOCKED and mlock.
+    static let hugetlb = VMFlags(rawValue: 1 << 19)
 
     static let lockedMask: VMFlags = [.locked, .lockOnFault]   // VM_LOCKED_MASK
     static let access: VMFlags = [.read, .write, .exec]         // VM_ACCESS_FLAGS
@@ -76,6 +81,10 @@ enum FileRef: Hashable, Sendable {
     case sharedAnon(Int)
     /// A VMA outside the arena: never merges with anything.
     case foreign(Int)
+    /// One shmat() of a SysV segment: each attach has a struct file of its own
+    /// (do_shmat: alloc_file_clone), so two attaches never merge; `object` is the
+    /// segment's shmem file, whose page cache they share.
+    case shm(object: Int, attach: Int)
 }
 
 struct VMA: Sendable {
@@ -123,6 +132,9 @@ struct Folio: Sendable {
     /// change by themselves; they count in the mapcount and keep the folio alive.
     var frozenMaps = 0
     var frozenLockedMaps = 0
+    /// A hugetlb folio (one 2 MiB page mapped by 512 of the model's PTEs): never on an
+    /// LRU, never mlocked, not in smaps Rss.
+    var hugetlb = false
     /// folio_mapcount() over every mm: the live process's PTEs and the frozen ones.
     var mapcount: Int { maps.count + frozenMaps }
     /// No PTE anywhere maps it.
@@ -131,10 +143,13 @@ struct Folio: Sendable {
 
 /// A shmem or regular file: its size and page cache.
 struct BackingObject: Sendable {
-    enum Kind: Sendable { case memfd, file, sharedAnon }
+    enum Kind: Sendable { case memfd, file, sharedAnon, sysv, ramfs, secret }
     var kind: Kind
     var pages: UInt64
     var cache: [UInt64: Int] = [:]
+    /// AS_UNEVICTABLE on the mapping (mapping_unevictable): ramfs and secretmem from
+    /// birth, a SysV segment while SHM_LOCKed. folio_evictable() is false for its folios.
+    var unevictable = false
 }
 
 /// Result of one simulated fault.

@@ -75,11 +75,31 @@ extension KernelModel {
             counters.mlocked -= 1
             counters.pgMunlocked += 1
         }
-        if f.unevictable {
+        // folio_evictable() is checked after PG_mlocked is cleared: a folio of an
+        // unevictable mapping (SHM_LOCK, ramfs, secretmem) stays on the unevictable list.
+        if f.unevictable && !mappingUnevictable(f) {
             f.unevictable = false
             counters.unevictable -= 1
             counters.pgRescued += 1
         }
+        folios[id] = f
+    }
+
+    /// mapping_unevictable(folio_mapping(folio)): the folio's page cache is AS_UNEVICTABLE.
+    func mappingUnevictable(_ f: Folio) -> Bool {
+        guard !f.anon, let oid = objectID(f.file), let obj = objects[oid] else { return false }
+        return obj.unevictable
+    }
+
+    /// lru_add() (mm/swap.c) of a new page-cache folio of an unevictable mapping:
+    /// folio_evictable() is false, so it goes to the unevictable list with mlock_count 0
+    /// (unevictable_pgs_culled, NR_UNEVICTABLE +1) without PG_mlocked.
+    mutating func lruAddUnevictable(_ id: Int) {
+        guard var f = folios[id], !f.unevictable else { return }
+        f.unevictable = true
+        f.mlockCount = 0
+        counters.unevictable += 1
+        counters.pgCulled += 1
         folios[id] = f
     }
 
@@ -169,6 +189,7 @@ extension KernelModel {
         switch ref {
         case let .object(id)?: return objects[id]
         case let .sharedAnon(id)?: return objects[id]
+        case let .shm(id, _)?: return objects[id]
         default: return nil
         }
     }
@@ -177,6 +198,7 @@ extension KernelModel {
         switch ref {
         case let .object(id)?: return id
         case let .sharedAnon(id)?: return id
+        case let .shm(id, _)?: return id
         default: return nil
         }
     }
@@ -189,6 +211,7 @@ extension KernelModel {
         let id = newID()
         folios[id] = Folio(anon: false, file: ref, index: index)
         objects[oid]?.cache[index] = id
+        if objects[oid]?.unevictable == true { lruAddUnevictable(id) }
         return id
     }
 
@@ -216,6 +239,7 @@ extension KernelModel {
     /// caller's. `populate` marks faults taken by __mm_populate / populate_vma_page_range.
     mutating func fault(_ addr: UInt64, vmaIndex i: Int, write: Bool, populate: Bool) -> FaultResult {
         let v = vmas[i]
+        if v.flags.contains(.hugetlb) { hugetlbFault(addr, vmaIndex: i); return .ok }
         if v.isPrivateAnon {
             switch ptes[addr] {
             case nil:
@@ -244,7 +268,8 @@ extension KernelModel {
             if ptes[addr] != nil { return .ok }
             if index >= obj.pages { return .sigbus }                // beyond i_size
             readAround(v, index)
-            if !write { faultAround(addr, vmaIndex: i, populate: populate) }   // do_read_fault
+            // do_read_fault: fault-around needs vm_ops->map_pages, which secretmem lacks.
+            if !write && obj.kind != .secret { faultAround(addr, vmaIndex: i, populate: populate) }
             if ptes[addr] == nil {
                 let id = cacheFolio(v.file!, index)                 // __do_fault
                 mapFileFolio(id, at: addr, vma: v, populate: populate)
@@ -309,6 +334,8 @@ extension KernelModel {
         let v = vmas[i]
         if v.flags.contains(.lockOnFault) { return ((end - start) >> pageShift, 0) }
         if !v.flags.accessible { return (0, Err.EFAULT) }
+        // check_vma_flags(): GUP refuses secretmem (vma_is_secretmem) -> EFAULT.
+        if object(v.file)?.kind == .secret { return (0, Err.EFAULT) }
         let write = v.flags.contains(.write) && !v.isShared
         var a = start
         var done: UInt64 = 0

@@ -62,7 +62,7 @@ extension KernelModel {
     /// VMAs with VM_SPECIAL flags never merge (vma_merge_new_range).
     func canMerge(_ a: VMA, _ b: VMA) -> Bool {
         guard a.end == b.start, a.flags == b.flags, a.file == b.file else { return false }
-        if a.flags.contains(.special) || a.isForeign { return false }
+        if a.flags.contains(.special) || a.flags.contains(.hugetlb) || a.isForeign { return false }
         if let x = a.anonVma, let y = b.anonVma, x != y { return false }
         if (a.anonVma == nil) != (b.anonVma == nil) && (a.uncowedParents || b.uncowedParents) { return false }
         return a.pgoff &+ a.pages == b.pgoff

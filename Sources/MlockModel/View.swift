@@ -29,6 +29,8 @@ extension KernelModel {
                 case let .folio(id)?:
                     let f = folios[id]!
                     pages[a] = PageView(present: true, zero: false, mlocked: f.mlocked, unevictable: f.unevictable)
+                    // smaps_hugetlb_range counts hugetlb pages in *_Hugetlb, not in Rss.
+                    if f.hugetlb { break }
                     rss += pageSize
                     if locked {
                         let mapcount = UInt64(max(f.mapcount, 1))

@@ -39,6 +39,12 @@ public struct Prot: OptionSet, Hashable, Sendable, CustomStringConvertible {
 public enum ObjectKind: String, Hashable, Sendable, Codable {
     case memfd
     case file
+    /// A file on ramfs, mounted in the scenario process's own mount namespace: its
+    /// mapping is unevictable from birth (ramfs_get_inode -> mapping_set_unevictable).
+    case ramfs
+    /// memfd_secret(2) (CONFIG_SECRETMEM, secretmem.enable): an unevictable mapping whose
+    /// mmap is always VM_LOCKED; it cannot be written with write(2).
+    case secret
 }
 
 /// What a mapping is backed by.
@@ -74,6 +80,28 @@ public struct MapFlags: OptionSet, Hashable, Sendable {
     /// any private anon VMA, all of it. Scenarios never touch below it: stack expansion
     /// (a fault under vm_start, within stack_guard_gap rules) is not modelled.
     public static let growsdown = MapFlags(rawValue: 1 << 4)
+    /// MAP_HUGETLB (0x40000) with the default huge page size (2 MiB on x86_64): a
+    /// hugetlbfs mapping. Never VM_LOCKED, never counted in locked_vm, pages never on an
+    /// LRU (so never PG_mlocked nor PG_unevictable), not in smaps Rss; populated by
+    /// MAP_LOCKED and mlock all the same. Private anonymous only in scenarios.
+    public static let hugetlb = MapFlags(rawValue: 1 << 5)
+}
+
+/// The default huge page size (x86_64): hugetlb mappings are made of these.
+public let hugePageSize: UInt64 = 2 << 20
+
+/// shmctl(2) commands the model knows (ipc/shm.c ksys_shmctl).
+public enum ShmCommand: Int32, Hashable, Sendable, CaseIterable {
+    case remove = 0        // IPC_RMID
+    case lock = 11         // SHM_LOCK
+    case unlock = 12       // SHM_UNLOCK
+    public var name: String {
+        switch self {
+        case .remove: return "IPC_RMID"
+        case .lock: return "SHM_LOCK"
+        case .unlock: return "SHM_UNLOCK"
+        }
+    }
 }
 
 /// Raw flag values, as the kernel's UAPI defines them, so that ops can carry invalid
@@ -122,6 +150,7 @@ public enum Err {
     public static let EBUSY: Int32 = 16
     public static let EEXIST: Int32 = 17
     public static let EINVAL: Int32 = 22
+    public static let EIDRM: Int32 = 43
     public static let ENOSYS: Int32 = 38
     public static let EOPNOTSUPP: Int32 = 95
 
@@ -139,6 +168,7 @@ public enum Err {
         case EBUSY: return "EBUSY"
         case EEXIST: return "EEXIST"
         case EINVAL: return "EINVAL"
+        case EIDRM: return "EIDRM"
         case ENOSYS: return "ENOSYS"
         case EOPNOTSUPP: return "EOPNOTSUPP"
         default: return "errno \(e)"
@@ -185,6 +215,21 @@ public enum Op: Hashable, Sendable {
     /// The process exits (_exit(0)): its address space is torn down (exit_mmap). It
     /// answers nothing; the model predicts 0.
     case exit
+    /// shmget(suite key of `segment`, pages * 4096, IPC_CREAT|IPC_EXCL|0600): a SysV
+    /// shared memory segment. `segment` (0-15) is the scenario's name for it; the runner
+    /// gives it one of the suite's keys and removes it afterwards. Returns the shmid,
+    /// which the model cannot know: it predicts 0 for success.
+    case shmget(segment: Int, pages: UInt64)
+    /// shmat(segment, addr, readOnly ? SHM_RDONLY : 0): returns addr.
+    case shmat(segment: Int, addr: UInt64, readOnly: Bool)
+    /// shmdt(addr).
+    case shmdt(addr: UInt64)
+    /// shmctl(segment, SHM_LOCK / SHM_UNLOCK / IPC_RMID, NULL).
+    case shmctl(segment: Int, command: ShmCommand)
+    /// ftruncate(object fd, pages * 4096).
+    case truncate(slot: Int, pages: UInt64)
+    /// fallocate(object fd, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE, page offsets).
+    case punchHole(slot: Int, firstPage: UInt64, pages: UInt64)
 }
 
 /// A syscall's outcome: the raw return value and errno (0 when it succeeded).

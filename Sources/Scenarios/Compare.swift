@@ -165,6 +165,7 @@ extension Op: CustomStringConvertible {
             if flags.contains(.noreserve) { f.append("MAP_NORESERVE") }
             if flags.contains(.droppable) { f.append("MAP_DROPPABLE") }
             if flags.contains(.growsdown) { f.append("MAP_GROWSDOWN") }
+            if flags.contains(.hugetlb) { f.append("MAP_HUGETLB") }
             return "mmap(\(a(addr)), \(l(len)), \(prot), \(backing)\(f.isEmpty ? "" : ", " + f.joined(separator: "|")))"
         case let .munmap(addr, len): return "munmap(\(a(addr)), \(l(len)))"
         case let .mprotect(addr, len, prot): return "mprotect(\(a(addr)), \(l(len)), \(prot))"
@@ -200,6 +201,12 @@ extension Op: CustomStringConvertible {
         case .fork: return "fork (the child goes on)"
         case let .setuid(uid): return "setresuid(\(uid))"
         case .exit: return "exit"
+        case let .shmget(n, pages): return "shmget(seg\(n), \(pages)p)"
+        case let .shmat(n, addr, readOnly): return "shmat(seg\(n), \(a(addr))\(readOnly ? ", SHM_RDONLY" : ""))"
+        case let .shmdt(addr): return "shmdt(\(a(addr)))"
+        case let .shmctl(n, command): return "shmctl(seg\(n), \(command.name))"
+        case let .truncate(slot, pages): return "ftruncate(obj\(slot), \(pages)p)"
+        case let .punchHole(slot, first, pages): return "fallocate(obj\(slot), PUNCH_HOLE, page \(first), \(pages)p)"
         }
     }
 }

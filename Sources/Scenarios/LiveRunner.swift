@@ -17,6 +17,8 @@ public struct LiveEnvironment: Codable, Sendable {
     public var features = KernelFeatures()
     /// The simulated kernel bug the scenario processes run under (`selfcheck`), if any.
     public var simulated: String?
+    /// Why memfd_secret(2) cannot be used here, or nil when it can.
+    public var memfdSecretUnavailable: String? = nil
     /// Why per-page flags (PFNs + kpageflags) cannot be read, or nil when they can.
     public var pageFlagsUnavailable: String? {
         if !root { return "not root: no PFNs in pagemap, no kpageflags" }
@@ -90,7 +92,8 @@ public final class LiveRunner: @unchecked Sendable {
         let chosen = options.profile.map { ($0, "forced by --profile") } ?? Profiles.choose(release: release)
         profile = chosen.0
         environment = LiveEnvironment(kernelRelease: release, root: root, kpageflags: kpf, statRefresh: refresh,
-                                      profile: chosen.0.rawValue, profileReason: chosen.1)
+                                      profile: chosen.0.rawValue, profileReason: chosen.1,
+                                      memfdSecretUnavailable: Sys.memfdSecretUnavailable())
         if let path = options.agentPath {
             agentPath = path
         } else {
@@ -127,6 +130,14 @@ public final class LiveRunner: @unchecked Sendable {
         if let why = skipReason(scenario) {
             return ScenarioResult(id: scenario.id, verdict: .skip, reason: why)
         }
+        // Huge pages for MAP_HUGETLB: grow the pool for this scenario only.
+        let huge = scenario.requirements.contains(.hugePages) ? scenario.hugePagesNeeded : 0
+        if huge > 0 {
+            if let why = HugePages.reserve(huge) {
+                return ScenarioResult(id: scenario.id, verdict: .skip, reason: "needs \(huge) free 2 MiB huge pages: \(why)")
+            }
+        }
+        defer { if huge > 0 { HugePages.release() } }
         var previous: [Divergence]?
         var attempt = 0
         while true {
@@ -185,6 +196,8 @@ public final class LiveRunner: @unchecked Sendable {
         if s.requirements.contains(.root) && !environment.root { return "needs root" }
         if s.requirements.contains(.pageLayer), let why = environment.pageFlagsUnavailable { return why }
         if let why = environment.features.skipReason(s) { return why }
+        if s.requirements.contains(.memfdSecret), let why = environment.memfdSecretUnavailable { return why }
+        if s.requirements.contains(.hugePages) && !environment.root { return "needs root to reserve huge pages (vm.nr_hugepages)" }
         let need = s.maxLockableBytes + (1 << 20)
         if need > lockBudget {
             return "would lock up to \(need >> 20) MiB, more than a quarter of MemAvailable (\(lockBudget >> 20) MiB)"
@@ -195,6 +208,10 @@ public final class LiveRunner: @unchecked Sendable {
     /// One run of a scenario in a fresh agent. Returns the result and whether its only
     /// divergences were in global counters (candidates for noise).
     func runOnce(_ scenario: Scenario) throws -> (ScenarioResult, Bool) {
+        // SysV segments get the suite's keys, journaled before they exist; they are removed
+        // after the agent is gone (a removed segment still attached dies with it).
+        let sysv = SysVResources()
+        defer { sysv.removeAll() }
         let agent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir, simulate: options.simulate)
         defer { agent.kill() }
         // One observer per process of the scenario, by the model's process index (0: the
@@ -234,7 +251,8 @@ public final class LiveRunner: @unchecked Sendable {
             let target = step.process ?? model.newestLiving ?? 0
             let label = (observers.count > 1 || step.process != nil ? "p\(target): " : "") + step.op.description
             let predictedResult = model.apply(step.op, process: step.process)
-            let observedResult = try execute(step.op, on: agent, process: target)
+            let observedResult = try execute(step.op, on: agent, process: target, sysv: sysv)
+            pauseIfAsked(scenario, step: i, agent: agent, sysv: sysv)
             if case .fork = step.op, observedResult.errno == 0, let pid = agent.pid(ofProcess: observers.count) {
                 observers.append(try ProcessObserver(pid: pid))
             }
@@ -338,7 +356,7 @@ public final class LiveRunner: @unchecked Sendable {
     public private(set) var settleFallback: String?
 
     /// Sends one op to the agent; the agent runs exactly one syscall (or touch loop).
-    func execute(_ op: Op, on agent: Agent, process: Int) throws -> OpResult {
+    func execute(_ op: Op, on agent: Agent, process: Int, sysv: SysVResources = SysVResources()) throws -> OpResult {
         // A process that has exited cannot be asked anything (the model says ESRCH).
         guard let _ = agent.pid(ofProcess: process), agent.isServing(process) else { return .fail(Err.ESRCH) }
         func call(_ op: ls_op, _ args: [UInt64]) throws -> AgentReply {
@@ -347,7 +365,12 @@ public final class LiveRunner: @unchecked Sendable {
         let r: AgentReply
         switch op {
         case let .createObject(slot, kind, pages, filled):
-            r = try call(LS_CREATE_OBJECT, [UInt64(slot), kind == .memfd ? 0 : 1, pages * pageSize, filled ? 1 : 0])
+            switch kind {
+            case .memfd, .file:
+                r = try call(LS_CREATE_OBJECT, [UInt64(slot), kind == .memfd ? 0 : 1, pages * pageSize, filled ? 1 : 0])
+            case .ramfs, .secret:
+                r = try call(LS_CREATE_SPECIAL, [UInt64(slot), kind == .ramfs ? 0 : 1, pages * pageSize, filled ? 1 : 0])
+            }
             // The fd number is the agent's business; the op succeeds or fails.
             if r.errno == 0 { return .ok }
         case let .map(addr, len, prot, backing, flags):
@@ -367,6 +390,7 @@ public final class LiveRunner: @unchecked Sendable {
             if flags.contains(.populate) { f |= MAP_POPULATE }
             if flags.contains(.noreserve) { f |= MAP_NORESERVE }
             if flags.contains(.growsdown) { f |= 0x0100 }   // MAP_GROWSDOWN
+            if flags.contains(.hugetlb) { f |= 0x40000 }    // MAP_HUGETLB, default size
             r = try call(LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: f)),
                                          UInt64(bitPattern: slot), offset])
         case let .munmap(addr, len): r = try call(LS_MUNMAP, [addr, len])
@@ -393,6 +417,23 @@ public final class LiveRunner: @unchecked Sendable {
         case .exit:
             try agent.exitProcess(process)
             return .ok
+        case let .shmget(n, pages):
+            // A number outside the suite's 16 has no key: never sent (the model says EINVAL).
+            guard n >= 0 && n < KernelModel.sysvSegments else { return .fail(Err.EINVAL) }
+            let key = try sysv.key(for: n)
+            r = try call(LS_SHMGET, [UInt64(UInt32(bitPattern: key)), pages * pageSize,
+                                           UInt64(SysVConst.IPC_CREAT | SysVConst.IPC_EXCL | 0o600)])
+            // The shmid is the runner's business (it addresses the segment from now on).
+            if r.errno == 0 { sysv.shmids[n] = Int32(r.ret); return .ok }
+        case let .shmat(n, addr, readOnly):
+            r = try call(LS_SHMAT, [sysv.shmid(n), addr, readOnly ? UInt64(SysVConst.SHM_RDONLY) : 0])
+        case let .shmdt(addr): r = try call(LS_SHMDT, [addr])
+        case let .shmctl(n, command):
+            r = try call(LS_SHMCTL, [sysv.shmid(n), UInt64(UInt32(bitPattern: command.rawValue))])
+        case let .truncate(slot, pages): r = try call(LS_FTRUNCATE, [UInt64(slot), pages * pageSize])
+        case let .punchHole(slot, first, pages):
+            // FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
+            r = try call(LS_FALLOCATE, [UInt64(slot), 0x03, first * pageSize, pages * pageSize])
         }
         return OpResult(ret: r.ret, errno: r.errno)
     }
@@ -420,5 +461,48 @@ extension Duration {
     var seconds: Double {
         let c = components
         return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}
+
+/// The SysV segments of one scenario run: the suite key of each segment number,
+/// journaled before the segment can exist, and the shmid the kernel gave it.
+final class SysVResources {
+    var shmids: [Int: Int32] = [:]
+    private(set) var keys: [Int32] = []
+
+    /// The suite key of segment `n`, noted in the settings journal (once).
+    func key(for n: Int) throws -> Int32 {
+        let key = SettingsJournal.sysvKey(UInt16(n))
+        if !keys.contains(key) {
+            try SettingsJournal.shared.note(.sysvShm(key: key))
+            keys.append(key)
+        }
+        return key
+    }
+
+    /// The shmid of segment `n` as a raw argument, or -1 (EINVAL) when it has none.
+    func shmid(_ n: Int) -> UInt64 { UInt64(bitPattern: Int64(shmids[n] ?? -1)) }
+
+    /// Removes every segment still holding one of our keys, and forgets the keys.
+    func removeAll() {
+        for key in keys { SettingsJournal.shared.release(.sysvShm(key: key)) }
+        keys = []
+        shmids = [:]
+    }
+}
+
+extension LiveRunner {
+    /// LOCKSTEP_PAUSE_IN=<scenario id>[:seconds]: after the first step of that scenario
+    /// that leaves a SysV segment, sleep (default 30 s) so that the run can be killed
+    /// there (the cleanup demonstration: the next run removes what it left).
+    func pauseIfAsked(_ scenario: Scenario, step: Int, agent: Agent, sysv: SysVResources) {
+        guard let raw = Sys.environment("LOCKSTEP_PAUSE_IN") else { return }
+        let parts = raw.split(separator: ":", maxSplits: 1)
+        guard String(parts[0]) == scenario.id, !sysv.shmids.isEmpty else { return }
+        guard case .shmget = scenario.steps[step].op else { return }
+        let seconds = parts.count > 1 ? UInt32(parts[1]) ?? 30 : 30
+        let keys = sysv.keys.map { "0x" + String(UInt32(bitPattern: $0), radix: 16) }.joined(separator: ", ")
+        Sys.say("LOCKSTEP_PAUSE_IN: \(scenario.id) paused \(seconds) s after step \(step) (runner pid \(Sys.pid), agent pid \(agent.livePid), SysV keys \(keys))")
+        Sys.sleepSeconds(seconds)
     }
 }

@@ -7,6 +7,11 @@ public enum Requirement: String, Hashable, Sendable, Codable {
     case pageLayer
     /// Changing credentials or limits in the scenario process (root, to give them up).
     case root
+    /// Free 2 MiB huge pages (the runner raises vm.nr_hugepages through the settings
+    /// journal for the scenario, and skips it, saying why, when the pool cannot grow).
+    case hugePages
+    /// memfd_secret(2): CONFIG_SECRETMEM and secretmem.enable (probed once per run).
+    case memfdSecret
 }
 
 /// One step: an op, the process that makes it, and a short note saying why it is there.
@@ -163,8 +168,26 @@ public extension Scenario {
             case let .map(_, length, _, _, _): return sum &+ length
             case let .mremap(_, oldLength, newLength, _, _): return sum &+ (newLength > oldLength ? newLength - oldLength : 0)
             case let .createObject(_, _, pages, _): return sum &+ pages * pageSize
+            case let .shmget(_, pages): return sum &+ pages * pageSize
             default: return sum
             }
         }
+    }
+}
+
+public extension Scenario {
+    /// 2 MiB huge pages the scenario maps (MAP_HUGETLB), all at once at most.
+    var hugePagesNeeded: Int {
+        steps.reduce(0) { sum, step in
+            if case let .map(_, length, _, _, flags) = step.op, flags.contains(.hugetlb) {
+                return sum + Int((length + hugePageSize - 1) / hugePageSize)
+            }
+            return sum
+        }
+    }
+
+    /// The SysV segment numbers it creates (the runner gives each a suite key).
+    var sysvSegments: [Int] {
+        steps.compactMap { if case let .shmget(n, _) = $0.op { return n }; return nil }
     }
 }

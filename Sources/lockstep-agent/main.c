@@ -30,9 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
 
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
@@ -164,6 +170,71 @@ static struct ls_reply op_create_object(const uint64_t *a) {
     struct ls_reply rep = {0};
     rep.ret = fd;
     return rep;
+}
+
+// Fills the first `bytes` of fd with the pattern, one page per pwrite (order-0 folios).
+static int fill_object(int fd, uint64_t bytes) {
+    for (uint64_t off = 0; off < bytes; off += (uint64_t)page_size) {
+        size_t n = bytes - off < (uint64_t)page_size ? (size_t)(bytes - off) : (size_t)page_size;
+        if (pwrite(fd, fill_page, n, (off_t)off) != (ssize_t)n) return errno ? errno : EIO;
+    }
+    return 0;
+}
+
+// A ramfs of the agent's own: a private mount namespace, so that the mount is seen by
+// nobody else and goes away with the agent however it ends (nothing to clean up).
+static const char *ramfs_dir;
+
+static int mount_private_ramfs(void) {
+    if (ramfs_dir) return 0;
+    if (unshare(CLONE_NEWNS) < 0) return errno;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return errno;
+    static const char *candidates[] = {"/dev/shm", "/mnt"};
+    int err = ENOENT;
+    for (unsigned i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        if (mount("lockstep-ramfs", candidates[i], "ramfs", MS_NOSUID | MS_NODEV, "mode=0700") == 0) {
+            ramfs_dir = candidates[i];
+            return 0;
+        }
+        err = errno;
+    }
+    return err;
+}
+
+static struct ls_reply op_create_special(const uint64_t *a) {
+    uint64_t slot = a[0], kind = a[1], bytes = a[2], filled = a[3];
+    if (slot >= MAX_OBJECTS || kind > 1) return failure(EINVAL);
+    if (objects[slot] >= 0) return failure(EBUSY);
+    int fd;
+    if (kind == 0) {
+        int err = mount_private_ramfs();
+        if (err) return failure(err);
+        fd = open(ramfs_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    } else {
+        fd = (int)syscall(SYS_memfd_secret, 0);
+    }
+    if (fd < 0) return failure(errno);
+    int err = 0;
+    if (syscall(SYS_ftruncate, fd, (long)bytes) < 0) err = errno;
+    if (!err && filled) err = fill_object(fd, bytes);
+    if (err) {
+        close(fd);
+        return failure(err);
+    }
+    objects[slot] = fd;
+    struct ls_reply rep = {0};
+    rep.ret = fd;
+    return rep;
+}
+
+static struct ls_reply op_ftruncate(const uint64_t *a) {
+    if (a[0] >= MAX_OBJECTS || objects[a[0]] < 0) return failure(EBADF);
+    return result(syscall(SYS_ftruncate, objects[a[0]], (long)a[1]));
+}
+
+static struct ls_reply op_fallocate(const uint64_t *a) {
+    if (a[0] >= MAX_OBJECTS || objects[a[0]] < 0) return failure(EBADF);
+    return result(syscall(SYS_fallocate, objects[a[0]], (int)a[1], (long)a[2], (long)a[3]));
 }
 
 static struct ls_reply op_close_object(const uint64_t *a) {
@@ -375,6 +446,13 @@ static struct ls_reply dispatch(const struct ls_request *rq) {
     case LS_FORK: return op_fork();
     case LS_FORK_SERVE: return op_fork_serve();
     case LS_CLOSE_FD: return op_close_fd(a);
+    case LS_SHMGET: return result(syscall(SYS_shmget, (long)(int)a[0], a[1], (long)(int)a[2]));
+    case LS_SHMAT: return result(syscall(SYS_shmat, (long)(int)a[0], a[1], (long)(int)a[2]));
+    case LS_SHMDT: return result(syscall(SYS_shmdt, a[0]));
+    case LS_SHMCTL: return result(syscall(SYS_shmctl, (long)(int)a[0], (long)(int)a[1], NULL));
+    case LS_CREATE_SPECIAL: return op_create_special(a);
+    case LS_FTRUNCATE: return op_ftruncate(a);
+    case LS_FALLOCATE: return op_fallocate(a);
     default: return failure(ENOSYS);
     }
 }

@@ -54,6 +54,18 @@ enum ls_op {
                           // then sends LS_CLOSE_FD for both. SIGCHLD is ignored (the kernel reaps).
     LS_CLOSE_FD = 21,     // a0 fd: close(fd) (the parent's copies of a child's pipe ends). EBADF for
                           // fds 0-2 or an object's fd.
+    // 30-39: SysV shared memory, special files.
+    LS_SHMGET = 30,       // a0 key, a1 bytes, a2 shmflg (raw). ret = shmid.
+    LS_SHMAT = 31,        // a0 shmid, a1 addr, a2 shmflg (raw). ret = address.
+    LS_SHMDT = 32,        // a0 addr
+    LS_SHMCTL = 33,       // a0 shmid, a1 cmd (raw: IPC_RMID 0, SHM_LOCK 11, SHM_UNLOCK 12), buf NULL
+    LS_CREATE_SPECIAL = 34, // object slot a0 of kind a1: 0 a file on ramfs (mounted, the first
+                          // time, in a mount namespace of the agent's own: unshare(CLONE_NEWNS),
+                          // / made private, ramfs over /dev/shm, else /mnt; gone with the agent),
+                          // 1 memfd_secret(0). a2 bytes (ftruncate), a3 filled (as LS_CREATE_OBJECT).
+                          // ret = fd. EBUSY/EINVAL as LS_CREATE_OBJECT.
+    LS_FTRUNCATE = 35,    // a0 slot, a1 bytes
+    LS_FALLOCATE = 36,    // a0 slot, a1 mode (raw), a2 offset, a3 len
 };
 
 struct ls_request {

@@ -20,6 +20,9 @@ long ls_move_pages(unsigned long count, void **pages, const int *nodes, int *sta
 long ls_mlock2(const void *addr, size_t len, unsigned int flags);
 // memfd_create(2); returns an fd or -errno.
 int ls_memfd_create(const char *name, unsigned int flags);
+// memfd_secret(2) (syscall 447 on x86_64); returns an fd or -errno (ENOSYS: not built
+// in, or secretmem.enable=0).
+int ls_memfd_secret(unsigned int flags);
 // Pins the calling thread (pid 0) or process pid to one CPU; returns 0 or -errno.
 int ls_pin_to_cpu(pid_t pid, int cpu);
 // Affinity of the calling thread (pid 0) or pid as a bitmask of `words` 64-bit words

@@ -19,6 +19,7 @@ public enum Catalog {
         + UnlockOrders.scenarios
         + Teardown.scenarios
         + Limits.scenarios
+        + SysV.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 

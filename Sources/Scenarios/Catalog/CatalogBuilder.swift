@@ -116,3 +116,24 @@ extension ScenarioBuilder {
         dropCapIpcLock("drop CAP_IPC_LOCK: the limit now applies")
     }
 }
+
+extension ScenarioBuilder {
+    // SysV shared memory: `seg` is the scenario's segment number (the runner's key).
+    mutating func shmget(_ seg: Int, pages: UInt64, _ note: String = "") {
+        step(.shmget(segment: seg, pages: pages), note)
+    }
+    mutating func shmat(_ seg: Int, _ r: Region, readOnly: Bool = false, _ note: String = "") {
+        step(.shmat(segment: seg, addr: r.addr, readOnly: readOnly), note)
+    }
+    mutating func shmdt(_ r: Region, _ note: String = "") { step(.shmdt(addr: r.addr), note) }
+    mutating func shmctl(_ seg: Int, _ command: ShmCommand, _ note: String = "") {
+        step(.shmctl(segment: seg, command: command), note)
+    }
+    mutating func truncate(_ slot: Int, pages: UInt64, _ note: String = "") {
+        step(.truncate(slot: slot, pages: pages), note)
+    }
+    mutating func punchHole(_ slot: Int, firstPage: UInt64, pages: UInt64, _ note: String = "") {
+        step(.punchHole(slot: slot, firstPage: firstPage, pages: pages), note)
+    }
+    mutating func setuid(_ uid: UInt32, _ note: String = "") { step(.setuid(uid), note) }
+}
