@@ -11,6 +11,8 @@ extension KernelModel {
         guard let oid = objectForSlot[slot], let obj = objects[oid] else { return Err.EBADF }
         if obj.kind == .secret { return Err.EINVAL }
         if pages < obj.pages {
+            // Out of the page cache before the mlock batch runs (see punchHole).
+            for (index, fid) in obj.cache where index >= pages { folios[fid]?.file = nil }
             for v in vmas where objectID(v.file) == oid {
                 let end = v.index(of: v.start) >= pages ? v.start
                     : min(v.end, v.start + (pages - v.index(of: v.start)) * pageSize)

@@ -260,8 +260,9 @@ public struct KernelModel: Sendable {
     mutating func createObject(slot: Int, kind: ObjectKind, pages: UInt64, filled: Bool) -> OpResult {
         if slot < 0 || slot >= Self.agentObjectSlots { return .fail(Err.EINVAL) }
         if objectForSlot[slot] != nil { return .fail(Err.EBUSY) }
-        // memfd_secret: write(2) is EINVAL (no ->write), so the agent cannot fill it.
-        if kind == .secret && filled { return .fail(Err.EINVAL) }
+        // memfd_secret: the agent's pwrite is ESPIPE (ksys_pwrite64: the file has no
+        // FMODE_PWRITE, checked before any ->write), so it cannot be filled.
+        if kind == .secret && filled { return .fail(Err.ESPIPE) }
         let id = newID()
         var obj: BackingObject
         switch kind {

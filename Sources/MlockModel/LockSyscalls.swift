@@ -78,7 +78,7 @@ extension KernelModel {
         return 0
     }
 
-    /// mlock_fixup(): nothing for unchanged flags, VM_SPECIAL, VM_DROPPABLE or VM_HUGETLB VMAs (never
+    /// mlock_fixup(): nothing for unchanged flags, secretmem, VM_SPECIAL, VM_DROPPABLE or VM_HUGETLB VMAs (never
     /// VM_LOCKED, not counted: `!vma_supports_mlock()`; mlock/mlock2 still return 0 and
     /// then populate the range, mlockall(MCL_CURRENT) too); otherwise vma_modify_flags()
     /// splits/merges, locked_vm changes by the piece's size (+ on unlocked->locked, - on
@@ -90,6 +90,9 @@ extension KernelModel {
     mutating func mlockFixup(_ i: Int, _ start: UInt64, _ end: UInt64, _ newFlags: VMFlags) -> Int {
         let old = vmas[i].flags
         if newFlags == old || old.contains(.special) || old.contains(.droppable) || old.contains(.hugetlb) { return i }
+        // vma_is_secretmem(): "don't allow the memory to be unlocked" -- munlock and
+        // munlockall leave a memfd_secret VMA VM_LOCKED and counted.
+        if object(vmas[i].file)?.kind == .secret { return i }
         let j = modifyFlags(i, start, end, newFlags)
         let pages = (end - start) >> pageShift
         if !newFlags.contains(.locked) {

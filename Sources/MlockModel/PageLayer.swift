@@ -222,6 +222,9 @@ extension KernelModel {
     /// retried, so the retried read fault finds the window cached and fault-around maps
     /// it. shmem (memfd, shared anon) has no readahead: shmem_fault allocates one page.
     mutating func readAround(_ v: VMA, _ index: UInt64) {
+        // ramfs has no readahead: its super block's bdi is noop_backing_dev_info, set up
+        // by bdi_init(), which leaves ra_pages 0 (VM_READAHEAD_PAGES is given only by
+        // bdi_alloc()); its faults add one page, as shmem's.
         guard let oid = objectID(v.file), let obj = objects[oid], obj.kind == .file,
               obj.cache[index] == nil, index < obj.pages else { return }
         var first = index, count: UInt64 = 1

@@ -363,6 +363,11 @@ extension KernelModel {
         guard let oid = objectID(ref), let obj = objects[oid] else { return }
         for idx in firstIndex..<(firstIndex + count) {
             guard let fid = obj.cache[idx] else { continue }
+            // The munlocks of the zap wait in the per-CPU mlock batch (holding a
+            // reference) until the next drain, after truncate_inode_pages has taken the
+            // folio out of the page cache: folio_mapping() is NULL by then, so the folio
+            // counts as evictable and is rescued even on an unevictable mapping.
+            folios[fid]?.file = nil
             for a in folios[fid]?.maps ?? [] {
                 if let k = indexContaining(a) { unmapPTE(at: a, vma: vmas[k]) }
             }

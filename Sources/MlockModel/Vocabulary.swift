@@ -150,6 +150,7 @@ public enum Err {
     public static let EBUSY: Int32 = 16
     public static let EEXIST: Int32 = 17
     public static let EINVAL: Int32 = 22
+    public static let ESPIPE: Int32 = 29
     public static let EIDRM: Int32 = 43
     public static let ENOSYS: Int32 = 38
     public static let EOPNOTSUPP: Int32 = 95
@@ -168,6 +169,7 @@ public enum Err {
         case EBUSY: return "EBUSY"
         case EEXIST: return "EEXIST"
         case EINVAL: return "EINVAL"
+        case ESPIPE: return "ESPIPE"
         case EIDRM: return "EIDRM"
         case ENOSYS: return "ENOSYS"
         case EOPNOTSUPP: return "EOPNOTSUPP"

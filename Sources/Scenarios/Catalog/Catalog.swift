@@ -20,6 +20,7 @@ public enum Catalog {
         + Teardown.scenarios
         + Limits.scenarios
         + SysV.scenarios
+        + Files.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
