@@ -135,8 +135,8 @@ extension KernelModel {
     mutating func unmapRange(_ start: UInt64, _ end: UInt64) {
         guard intersects(start, end) else { return }
         // The munlocks of the zap sit in the per-CPU mlock batch until the next
-        // lru_add_drain (since 6.10 free_pages_and_swap_cache() no longer drains at TLB
-        // flush), so they run after remove_vma -> shm_close -> shm_destroy has cleared
+        // lru_add_drain (the folio-batch free_pages_and_swap_cache() no longer drains at
+        // TLB flush), so they run after remove_vma -> shm_close -> shm_destroy has cleared
         // AS_UNEVICTABLE: the pages of the last attach of a removed SHM_LOCKed segment
         // are rescued (unevictable_pgs_rescued) before they are freed.
         for oid in segmentsDestroyedByUnmap(start, end) { objects[oid]?.unevictable = false }

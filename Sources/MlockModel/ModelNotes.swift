@@ -33,6 +33,23 @@
 // a differential fuzzer (random sequences of every op but mlockall(MCL_CURRENT) on
 // private/shared anon, memfd and file objects) agreed with the kernel on every step.
 //
+// UNEVICTABLE MAPPINGS (SysV SHM_LOCK, ramfs, memfd_secret). AS_UNEVICTABLE on a mapping
+// is a third way to the unevictable list besides PG_mlocked: lru_add() culls a new folio
+// of such a mapping (Unevictable +1, culled +1, mlock_count 0, no PG_mlocked); folios
+// already cached when SHM_LOCK sets the flag stay where they are until reclaim (the model
+// assumes no reclaim); __munlock_folio() checks folio_evictable() after clearing
+// PG_mlocked, so munlock leaves such a folio unevictable; SHM_UNLOCK rescues at once
+// (shmem_unlock_mapping -> check_move_unevictable_folios). Checked on the host (6.18):
+// the per-CPU mlock batch is not drained at TLB flush (the folio-batch
+// free_pages_and_swap_cache() of recent kernels calls no lru_add_drain(); older ones did,
+// and would not rescue there: TODO a profile for that), so the munlocks of an unmap run
+// at the next drain -- after shm_destroy() cleared AS_UNEVICTABLE, or after truncation
+// took the folio out of its mapping (folio_mapping NULL): those folios are rescued.
+// SHM_LOCK's charge (user_shm_lock, UCOUNT_RLIMIT_MEMLOCK) is per uid and assumed 0 at
+// start for every uid. Hugetlb: 2 MiB pages only, private anonymous, the pool holding
+// enough free pages (the runner reserves them); never VM_LOCKED, never on an LRU.
+// ramfs: no readahead (noop_backing_dev_info: bdi_init() leaves ra_pages 0).
+//
 // TODO (profile granularity): KernelProfile is an mlock era. The host's mremap
 // behaviour (6.17 multi-VMA MREMAP_FIXED move)
 // is tied to `.largeFolio`; kernels 6.7-6.15 have neither. Before 6.16 a failing
