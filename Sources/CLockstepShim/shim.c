@@ -12,6 +12,11 @@ long ls_move_pages(unsigned long count, void **pages, const int *nodes, int *sta
     return r < 0 ? -errno : r;
 }
 
+long ls_move_pages_of(int pid, unsigned long count, void **pages, const int *nodes, int *status, int flags) {
+    long r = syscall(SYS_move_pages, pid, count, pages, nodes, status, flags);
+    return r < 0 ? -errno : r;
+}
+
 long ls_mlock2(const void *addr, size_t len, unsigned int flags) {
     long r = syscall(SYS_mlock2, addr, len, flags);
     return r < 0 ? -errno : r;

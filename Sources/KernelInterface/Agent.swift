@@ -11,6 +11,7 @@ public enum AgentOp: UInt32, CaseIterable, Sendable {
     case msync = 18, fork = 19
     case forkServe = 20, closeFD = 21
     case shmget = 30, shmat = 31, shmdt = 32, shmctl = 33, createSpecial = 34, ftruncate = 35, fallocate = 36
+    case movePages = 48, mbind = 49
 }
 
 /// One reply of the agent: the syscall's return value and errno (0 on success).
@@ -265,6 +266,23 @@ public final class Agent {
         if got < 0 { throw AgentError.io(pid: pid, Errno(Int32(-got))) }
         if got < MemoryLayout<ls_reply>.size { throw AgentError.died(pid: pid, op: op, status: status()) }
         return AgentReply(ret: rep.ret, errno: rep.err, extra: rep.reserved)
+    }
+
+    /// Reads `count` 32-bit values process `p` writes after some replies (LS_MOVE_PAGES'
+    /// status array).
+    public func readPayload(process p: Int = 0, int32s count: Int) throws -> [Int32] {
+        let fd: Int32
+        if p == 0 { fd = fromAgent } else {
+            guard p - 1 < served.count, !served[p - 1].exited else { throw AgentError.gone(pid: pid(ofProcess: p) ?? -1) }
+            fd = served[p - 1].from
+        }
+        var out = [Int32](repeating: 0, count: count)
+        let got = out.withUnsafeMutableBytes { raw in Agent.readAll(fd, raw) }
+        if got < 0 { throw AgentError.io(pid: pid(ofProcess: p) ?? pid, Errno(Int32(-got))) }
+        if got < count * 4 {
+            throw AgentError.died(pid: pid(ofProcess: p) ?? pid, op: AgentOp.movePages.rawValue, status: p == 0 ? reap() : nil)
+        }
+        return out
     }
 
     /// Sends one request named by its C constant (`LS_MLOCK`, re-exported from CLockstepShim).

@@ -45,6 +45,21 @@ public enum Kernel {
         return r
     }
 
+    /// The NUMA node of each page of process `pid` at the given addresses (move_pages
+    /// with no nodes): a node number, or -errno (-ENOENT: nothing mapped there, -EFAULT:
+    /// the zero page or no VMA).
+    public static func pageNodes(pid: Int32, addresses: [UInt64]) throws -> [Int32] {
+        var pages: [UnsafeMutableRawPointer?] = addresses.map { UnsafeMutableRawPointer(bitPattern: UInt($0)) }
+        var status = [Int32](repeating: Int32.min, count: addresses.count)
+        let r = pages.withUnsafeMutableBufferPointer { pp in
+            status.withUnsafeMutableBufferPointer { sp in
+                ls_move_pages_of(pid, UInt(pp.count), pp.baseAddress, nil, sp.baseAddress, 0)
+            }
+        }
+        if r < 0 { throw Errno(Int32(-r)) }
+        return status
+    }
+
     /// mlock2(2) on the calling process.
     public static func mlock2(_ address: UnsafeRawPointer, length: Int, flags: UInt32) throws {
         let r = ls_mlock2(address, length, flags)

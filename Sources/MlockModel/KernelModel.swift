@@ -47,13 +47,19 @@ public struct ProcessSetup: Sendable {
     public var capSysResource: Bool
     public var capSetuid: Bool
     public var uid: UInt32
+    /// The machine-wide settings the scenario runs under (applied by the runner).
+    public var settings: [Setting]
+    /// The NUMA nodes, on a machine with two or more nodes with memory; nil on one node
+    /// (node 0).
+    public var numa: NUMANodes?
     public init(foreign: [ForeignVMA], memlockSoft: UInt64, memlockHard: UInt64, capIpcLock: Bool,
                 fileReadAheadKB: UInt64 = 128, capSysResource: Bool = true, capSetuid: Bool = true,
-                uid: UInt32 = 0) {
+                uid: UInt32 = 0, settings: [Setting] = [], numa: NUMANodes? = nil) {
         self.foreign = foreign; self.memlockSoft = memlockSoft
         self.memlockHard = memlockHard; self.capIpcLock = capIpcLock
         self.fileReadAheadKB = fileReadAheadKB
         self.capSysResource = capSysResource; self.capSetuid = capSetuid; self.uid = uid
+        self.settings = settings; self.numa = numa
     }
 }
 
@@ -111,6 +117,13 @@ public struct KernelModel: Sendable {
     /// ra->ra_pages for regular files (read_ahead_kb / 4).
     let readAroundPages: UInt64
 
+    // Migration
+    /// sysctl_compact_unevictable_allowed (the kernel's default is 1, 0 on PREEMPT_RT).
+    var compactUnevictableAllowed = true
+    let numa: NUMANodes?
+    /// What the last migrating op (compaction, move_pages, mbind) did to page frames.
+    var lastFrames: FramePrediction?
+
     /// Files (shmem objects) still mapped by a frozen parent: they outlive the live
     /// process's last mapping of them.
     var frozenFiles: Set<FileRef> = []
@@ -139,6 +152,12 @@ public struct KernelModel: Sendable {
         self.capSetuid = setup.capSetuid
         self.uid = setup.uid
         self.readAroundPages = setup.fileReadAheadKB / (pageSize >> 10)
+        self.numa = setup.numa
+        for s in setup.settings {
+            switch s {
+            case let .compactUnevictableAllowed(on): compactUnevictableAllowed = on
+            }
+        }
         for f in setup.foreign.sorted(by: { $0.start < $1.start }) where f.end > f.start {
             var flags = VMFlags(prot: f.prot)
             if f.special { flags.insert(.special) }
@@ -161,6 +180,7 @@ public struct KernelModel: Sendable {
             return .fail(Err.ESRCH)
         }
         switchTo(p)
+        lastFrames = nil
         switch op {
         case let .createObject(slot, kind, pages, filled):
             return createObject(slot: slot, kind: kind, pages: pages, filled: filled)
@@ -218,6 +238,12 @@ public struct KernelModel: Sendable {
             return result(truncate(slot: slot, pages: pages))
         case let .punchHole(slot, firstPage, pages):
             return result(fallocatePunchHole(slot: slot, firstPage: firstPage, pages: pages))
+        case .compactMemory:
+            return compactMemory()
+        case let .movePages(addr, pages, to, flags):
+            return movePages(addr: addr, pages: pages, to: to, flags: flags)
+        case let .mbind(addr, length, mode, node, flags):
+            return mbind(start: addr, length: length, mode: mode, node: node, flags: flags)
         }
     }
 

@@ -99,6 +99,8 @@ struct VMA: Sendable {
     /// The VMA was copied by fork from a VMA with an anon_vma: its anon_vma_chain also
     /// links the parent's anon_vma (vma_had_uncowed_parents() in mm/vma.c).
     var uncowedParents = false
+    /// vma->vm_policy set by mbind (nil: the process's default, local allocation).
+    var policy: MemPolicy?
 
     var pages: UInt64 { (end - start) >> pageShift }
     var isForeign: Bool { if case .foreign = file { return true }; return false }
@@ -135,6 +137,8 @@ struct Folio: Sendable {
     /// A hugetlb folio (one 2 MiB page mapped by 512 of the model's PTEs): never on an
     /// LRU, never mlocked, not in smaps Rss.
     var hugetlb = false
+    /// The NUMA node its memory is on.
+    var node = 0
     /// folio_mapcount() over every mm: the live process's PTEs and the frozen ones.
     var mapcount: Int { maps.count + frozenMaps }
     /// No PTE anywhere maps it.
@@ -150,6 +154,12 @@ struct BackingObject: Sendable {
     /// AS_UNEVICTABLE on the mapping (mapping_unevictable): ramfs and secretmem from
     /// birth, a SysV segment while SHM_LOCKed. folio_evictable() is false for its folios.
     var unevictable = false
+}
+
+/// A VMA memory policy (mbind): its mode and its one node.
+struct MemPolicy: Hashable, Sendable {
+    var mode: Int32
+    var node: Int
 }
 
 /// Result of one simulated fault.

@@ -147,7 +147,9 @@ extension KernelModel {
     mutating func mapNewAnonFolio(at addr: UInt64, vmaIndex i: Int) {
         anonVmaPrepare(i)
         let id = newID()
-        folios[id] = Folio(anon: true, file: nil, index: 0, maps: [addr])
+        var f = Folio(anon: true, file: nil, index: 0, maps: [addr])
+        f.node = allocationNode(vmas[i])
+        folios[id] = f
         ptes[addr] = .folio(id)
         if isMlockVMA(vmas[i]) { mlockNewFolio(id) }
     }
@@ -209,7 +211,9 @@ extension KernelModel {
         let oid = objectID(ref)!
         if let id = objects[oid]?.cache[index] { return id }
         let id = newID()
-        folios[id] = Folio(anon: false, file: ref, index: index)
+        var f = Folio(anon: false, file: ref, index: index)
+        f.node = allocationNode(nil)
+        folios[id] = f
         objects[oid]?.cache[index] = id
         if objects[oid]?.unevictable == true { lruAddUnevictable(id) }
         return id

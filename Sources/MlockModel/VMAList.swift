@@ -61,7 +61,7 @@ extension KernelModel {
     /// offsets continuing.
     /// VMAs with VM_SPECIAL flags never merge (vma_merge_new_range).
     func canMerge(_ a: VMA, _ b: VMA) -> Bool {
-        guard a.end == b.start, a.flags == b.flags, a.file == b.file else { return false }
+        guard a.end == b.start, a.flags == b.flags, a.file == b.file, a.policy == b.policy else { return false }
         if a.flags.contains(.special) || a.flags.contains(.hugetlb) || a.isForeign { return false }
         if let x = a.anonVma, let y = b.anonVma, x != y { return false }
         if (a.anonVma == nil) != (b.anonVma == nil) && (a.uncowedParents || b.uncowedParents) { return false }
@@ -113,10 +113,10 @@ extension KernelModel {
 
     // MARK: - anon_vma
 
-    /// anon_vma_compatible() (mm/vma.c): adjacent, same file, flags equal except the
-    /// access bits (and VM_SOFTDIRTY), page offsets continuing.
+    /// anon_vma_compatible() (mm/vma.c): adjacent, same memory policy (mpol_equal), same
+    /// file, flags equal except the access bits (and VM_SOFTDIRTY), page offsets continuing.
     func anonVmaCompatible(_ a: VMA, _ b: VMA) -> Bool {
-        a.end == b.start && a.file == b.file
+        a.end == b.start && a.policy == b.policy && a.file == b.file
             && a.flags.subtracting(.access) == b.flags.subtracting(.access)
             && b.pgoff == a.pgoff &+ a.pages
     }

@@ -135,6 +135,12 @@ public enum UAPI {
     public static let MS_INVALIDATE: Int32 = 2
     public static let MS_SYNC: Int32 = 4
     public static let RLIM_INFINITY: UInt64 = ~0
+    public static let MPOL_DEFAULT: Int32 = 0
+    public static let MPOL_PREFERRED: Int32 = 1
+    public static let MPOL_BIND: Int32 = 2
+    public static let MPOL_MF_STRICT: UInt32 = 1 << 0
+    public static let MPOL_MF_MOVE: UInt32 = 1 << 1
+    public static let MPOL_MF_MOVE_ALL: UInt32 = 1 << 2
 }
 
 /// errno values the model predicts (Linux x86_64 numbering).
@@ -149,9 +155,11 @@ public enum Err {
     public static let EFAULT: Int32 = 14
     public static let EBUSY: Int32 = 16
     public static let EEXIST: Int32 = 17
+    public static let ENODEV: Int32 = 19
     public static let EINVAL: Int32 = 22
     public static let ESPIPE: Int32 = 29
     public static let EIDRM: Int32 = 43
+    public static let EIO: Int32 = 5
     public static let ENOSYS: Int32 = 38
     public static let EOPNOTSUPP: Int32 = 95
 
@@ -171,6 +179,8 @@ public enum Err {
         case EINVAL: return "EINVAL"
         case ESPIPE: return "ESPIPE"
         case EIDRM: return "EIDRM"
+        case ENODEV: return "ENODEV"
+        case EIO: return "EIO"
         case ENOSYS: return "ENOSYS"
         case EOPNOTSUPP: return "EOPNOTSUPP"
         default: return "errno \(e)"
@@ -232,16 +242,75 @@ public enum Op: Hashable, Sendable {
     case truncate(slot: Int, pages: UInt64)
     /// fallocate(object fd, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE, page offsets).
     case punchHole(slot: Int, firstPage: UInt64, pages: UInt64)
+    /// Write 1 to /proc/sys/vm/compact_memory: compact every zone of the machine. Made by
+    /// the runner (the setting is machine-wide); which pages move is the kernel's choice.
+    case compactMemory
+    /// move_pages(0, pages, {addr + i*4096}, {node}, status, flags) in the scenario
+    /// process: every page to one node. The result carries the per-page status.
+    case movePages(addr: UInt64, pages: UInt64, to: NodeTarget, flags: UInt32)
+    /// mbind(addr, length, mode, {node} or none, flags) in the scenario process.
+    case mbind(addr: UInt64, length: UInt64, mode: Int32, node: NodeTarget?, flags: UInt32)
+}
+
+/// A NUMA node, named from the scenario process's point of view: the node of the CPU it
+/// runs on (where its pages are allocated by default) or another node with memory.
+public enum NodeTarget: String, Hashable, Sendable {
+    case local, remote
+}
+
+/// The NUMA nodes a scenario runs on (a machine with two or more nodes with memory).
+public struct NUMANodes: Hashable, Sendable {
+    /// The node of the scenario process's CPU.
+    public var local: Int
+    /// Another node with memory.
+    public var remote: Int
+    public init(local: Int, remote: Int) { self.local = local; self.remote = remote }
+    public func id(_ t: NodeTarget) -> Int { t == .local ? local : remote }
+}
+
+/// A machine-wide setting a scenario needs: the runner applies it (journaled) before the
+/// scenario's first op and restores it afterwards; the model is told its value.
+public enum Setting: Hashable, Sendable, CustomStringConvertible {
+    /// /proc/sys/vm/compact_unevictable_allowed: whether compaction may isolate (and so
+    /// move) pages on the unevictable LRU, mlocked pages among them.
+    case compactUnevictableAllowed(Bool)
+
+    public var description: String {
+        switch self {
+        case let .compactUnevictableAllowed(on): return "compact_unevictable_allowed=\(on ? 1 : 0)"
+        }
+    }
 }
 
 /// A syscall's outcome: the raw return value and errno (0 when it succeeded).
 public struct OpResult: Hashable, Sendable, CustomStringConvertible {
     public var ret: Int64
     public var errno: Int32
-    public init(ret: Int64, errno: Int32) { self.ret = ret; self.errno = errno }
+    /// move_pages' status array (a node, or -errno, per page); nil for other calls and
+    /// when the call failed before filling it.
+    public var status: [Int32]?
+    public init(ret: Int64, errno: Int32, status: [Int32]? = nil) {
+        self.ret = ret; self.errno = errno; self.status = status
+    }
     public static let ok = OpResult(ret: 0, errno: 0)
     public static func fail(_ e: Int32) -> OpResult { OpResult(ret: -1, errno: e) }
-    public var description: String { errno == 0 ? "\(ret)" : "-1 \(Err.name(errno))" }
+    public var description: String {
+        (errno == 0 ? "\(ret)" : "-1 \(Err.name(errno))") + (status.map { " status [\(Self.runs($0))]" } ?? "")
+    }
+
+    /// "1 x3, -ENOENT, 1" -- runs of equal status values, errors by name.
+    static func runs(_ s: [Int32]) -> String {
+        var out: [String] = []
+        var i = 0
+        while i < s.count {
+            var j = i
+            while j + 1 < s.count && s[j + 1] == s[i] { j += 1 }
+            let v = s[i] < 0 ? "-" + Err.name(-s[i]) : "\(s[i])"
+            out.append(j > i ? "\(v) x\(j - i + 1)" : v)
+            i = j + 1
+        }
+        return out.joined(separator: ", ")
+    }
 }
 
 /// One VMA of the arena, as /proc/PID/smaps shows it.

@@ -70,21 +70,68 @@ extension StepComparison {
 
     /// Compares counter deltas; `skipGlobal` names why the global counters cannot be
     /// read exactly (nil when they can).
+    /// `eventsUnattributable`: why the unevictable_pgs_* events of this step cannot be
+    /// told apart from other processes' (Mlocked and Unevictable are still compared).
     mutating func compareCounters(step: Int, op: Op, expected: Counters, observed: Counters,
-                                  foldUnavailable: String?, unattributable: String? = nil) {
+                                  foldUnavailable: String?, unattributable: String? = nil,
+                                  eventsUnattributable: String? = nil) {
         compareCounters(step: step, label: op.description, expected: expected, observed: observed,
-                        foldUnavailable: foldUnavailable, unattributable: unattributable)
+                        foldUnavailable: foldUnavailable, unattributable: unattributable,
+                        eventsUnattributable: eventsUnattributable)
     }
 
     mutating func compareCounters(step: Int, label name: String, expected: Counters, observed: Counters,
-                                  foldUnavailable: String?, unattributable: String? = nil) {
+                                  foldUnavailable: String?, unattributable: String? = nil,
+                                  eventsUnattributable: String? = nil) {
         for (i, field) in Counters.fieldNames.enumerated() {
             if let why = unattributable { skip(step, field, why); continue }
+            if i >= 2, let why = eventsUnattributable { skip(step, field, why); continue }
             // Mlocked and Unevictable are vmstat items folded lazily per CPU; events are
             // summed over CPUs at read time and are exact without folding.
             if i < 2, let why = foldUnavailable { skip(step, field, why); continue }
             record(step, name, field, expected: Self.signed(expected.fields[i]), observed: Self.signed(observed.fields[i]))
         }
+    }
+
+    /// Page frames across a migrating op: the pages the rules keep in place must keep
+    /// their PFN, those they move must change it. Returns how many present pages moved.
+    @discardableResult
+    mutating func compareFrames(step: Int, label: String, predicted: FramePrediction,
+                                before: [UInt64: UInt64], after: [UInt64: UInt64]) -> Int {
+        var wrong: [String] = []
+        var kept = 0, moved = 0
+        for a in predicted.kept.sorted() where before[a] != nil {
+            if after[a] == before[a] { kept += 1 } else { wrong.append("\(Arena.describe(a)) moved") }
+        }
+        for a in predicted.moved.sorted() where before[a] != nil {
+            if let p = after[a], p != before[a] { moved += 1 } else { wrong.append("\(Arena.describe(a)) stayed") }
+        }
+        let expectKept = predicted.kept.filter { before[$0] != nil }.count
+        let expectMoved = predicted.moved.filter { before[$0] != nil }.count
+        let free = before.count - expectKept - expectMoved
+        let tail = free > 0 ? ", \(free) free to move" : ""
+        record(step, label, "frames",
+               expected: "\(expectKept) keep their PFN, \(expectMoved) move\(tail)",
+               observed: "\(kept) keep their PFN, \(moved) move\(tail)"
+                   + (wrong.isEmpty ? "" : " (" + wrong.prefix(6).joined(separator: ", ") + (wrong.count > 6 ? ", ..." : "") + ")"))
+        return before.filter { a, pfn in after[a].map { $0 != pfn } ?? false }.count
+    }
+
+    /// The NUMA node of every present page (move_pages query of the process).
+    mutating func compareNodes(step: Int, label: String, predicted: [UInt64: Int], observed: [UInt64: Int]) {
+        func render(_ mine: [UInt64: Int], _ other: [UInt64: Int]) -> String {
+            let keys = Set(mine.keys).union(other.keys).sorted()
+            var diffs: [String] = []
+            for k in keys where mine[k] != other[k] {
+                diffs.append("\(Arena.describe(k)) \(mine[k].map { "node \($0)" } ?? "none")")
+            }
+            if diffs.isEmpty {
+                let byNode = Dictionary(grouping: mine.values, by: { $0 }).mapValues(\.count)
+                return byNode.keys.sorted().map { "node \($0): \(byNode[$0]!) pages" }.joined(separator: ", ").nonEmpty ?? "no pages"
+            }
+            return diffs.prefix(8).joined(separator: " ") + (diffs.count > 8 ? " (+\(diffs.count - 8) more)" : "")
+        }
+        record(step, label, "nodes", expected: render(predicted, observed), observed: render(observed, predicted))
     }
 
     static func signed(_ v: Int64) -> String { v >= 0 ? "+\(v)" : "\(v)" }
@@ -151,6 +198,20 @@ func pageMap(predicted: StepView, observed: StepView, presenceOnly: Bool = false
     return lines
 }
 
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
+
+extension Op {
+    /// Ops that may move pages to other frames (their frames are compared).
+    var migrates: Bool {
+        switch self {
+        case .compactMemory, .movePages, .mbind: return true
+        default: return false
+        }
+    }
+}
+
 extension Op: CustomStringConvertible {
     public var description: String {
         func a(_ x: UInt64) -> String { Arena.describe(x) }
@@ -207,6 +268,16 @@ extension Op: CustomStringConvertible {
         case let .shmctl(n, command): return "shmctl(seg\(n), \(command.name))"
         case let .truncate(slot, pages): return "ftruncate(obj\(slot), \(pages)p)"
         case let .punchHole(slot, first, pages): return "fallocate(obj\(slot), PUNCH_HOLE, page \(first), \(pages)p)"
+        case .compactMemory: return "compact_memory"
+        case let .movePages(addr, pages, to, flags):
+            return "move_pages(\(a(addr)), \(pages)p, \(to) node\(flags & UAPI.MPOL_MF_MOVE_ALL != 0 ? ", MPOL_MF_MOVE_ALL" : flags != 0 ? ", \(flags)" : ""))"
+        case let .mbind(addr, len, mode, node, flags):
+            let m = mode == UAPI.MPOL_BIND ? "MPOL_BIND" : mode == UAPI.MPOL_PREFERRED ? "MPOL_PREFERRED" : mode == UAPI.MPOL_DEFAULT ? "MPOL_DEFAULT" : "\(mode)"
+            var f: [String] = []
+            if flags & UAPI.MPOL_MF_STRICT != 0 { f.append("MPOL_MF_STRICT") }
+            if flags & UAPI.MPOL_MF_MOVE != 0 { f.append("MPOL_MF_MOVE") }
+            if flags & UAPI.MPOL_MF_MOVE_ALL != 0 { f.append("MPOL_MF_MOVE_ALL") }
+            return "mbind(\(a(addr)), \(l(len)), \(m)\(node.map { " {\($0) node}" } ?? ""), \(f.isEmpty ? "0" : f.joined(separator: "|")))"
         }
     }
 }

@@ -19,6 +19,15 @@ public struct LiveEnvironment: Codable, Sendable {
     public var simulated: String?
     /// Why memfd_secret(2) cannot be used here, or nil when it can.
     public var memfdSecretUnavailable: String? = nil
+    /// The profile `uname -r` implies.
+    public var profileByRelease: String = ""
+    /// The calibration probe's findings and the profile they imply (nil: not run).
+    public var profileProbe: ProfileProbe?
+    /// Set when the release and the probe disagree (the probe wins), or the probe
+    /// could not tell.
+    public var profileWarning: String?
+    /// NUMA nodes with memory.
+    public var memoryNodes: [Int] = [0]
     /// Why per-page flags (PFNs + kpageflags) cannot be read, or nil when they can.
     public var pageFlagsUnavailable: String? {
         if !root { return "not root: no PFNs in pagemap, no kpageflags" }
@@ -78,6 +87,8 @@ public final class LiveRunner: @unchecked Sendable {
     let readAheadKB: UInt64
     /// The suite never locks more than a quarter of MemAvailable (read at start).
     let lockBudget: UInt64
+    /// The local and another node, on a machine with two nodes with memory or more.
+    let numa: NUMANodes?
 
     /// A global divergence must reproduce identically before it is reported; a
     /// scenario whose global counters moved differently is run again, at most this often.
@@ -89,11 +100,6 @@ public final class LiveRunner: @unchecked Sendable {
         let root = Sys.geteuid() == 0
         let kpf = root && Self.kpageflagsWork()
         let refresh = Sys.canWrite("/proc/sys/vm/stat_refresh")
-        let chosen = options.profile.map { ($0, "forced by --profile") } ?? Profiles.choose(release: release)
-        profile = chosen.0
-        environment = LiveEnvironment(kernelRelease: release, root: root, kpageflags: kpf, statRefresh: refresh,
-                                      profile: chosen.0.rawValue, profileReason: chosen.1,
-                                      memfdSecretUnavailable: Sys.memfdSecretUnavailable())
         if let path = options.agentPath {
             agentPath = path
         } else {
@@ -107,6 +113,23 @@ public final class LiveRunner: @unchecked Sendable {
         // The first CPU this process may run on (CPU 0 is not always allowed).
         cpu = (try? Sys.affinity())?.first ?? 0
         try Sys.pinToCPU(cpu)
+        numa = NUMATopology.nodes(cpu: cpu)
+
+        // The profile: by release, by the calibration probe (page layer needed), or forced.
+        let byRelease = Profiles.choose(release: release)
+        let probe = kpf ? ProfileProbe.run(agentPath: agentPath, cpu: cpu, tmpdir: tmpdir) : nil
+        let chosen = Profiles.decide(release: release, byRelease: byRelease, probe: probe,
+                                     probeUnavailable: kpf ? nil : "the probe reads kpageflags (root and CONFIG_PROC_PAGE_MONITOR)",
+                                     forced: options.profile)
+        profile = chosen.profile
+        var env = LiveEnvironment(kernelRelease: release, root: root, kpageflags: kpf, statRefresh: refresh,
+                                  profile: chosen.profile.rawValue, profileReason: chosen.reason,
+                                  memfdSecretUnavailable: Sys.memfdSecretUnavailable())
+        env.profileByRelease = byRelease.0.rawValue
+        env.profileProbe = probe
+        env.profileWarning = chosen.warning
+        env.memoryNodes = NUMATopology.memoryNodes()
+        environment = env
         settler = try Settler()
         counters = try GlobalCountersReader()
         let available = (try? counters.read().meminfo["MemAvailable"]) ?? nil
@@ -138,6 +161,12 @@ public final class LiveRunner: @unchecked Sendable {
             }
         }
         defer { if huge > 0 { HugePages.release() } }
+        // The scenario's machine-wide settings, journaled, for all its attempts.
+        var settings = AppliedSettings()
+        if let why = settings.apply(scenario.settings) {
+            return ScenarioResult(id: scenario.id, verdict: .skip, reason: why)
+        }
+        defer { settings.restore() }
         var previous: [Divergence]?
         var attempt = 0
         while true {
@@ -198,6 +227,10 @@ public final class LiveRunner: @unchecked Sendable {
         if let why = environment.features.skipReason(s) { return why }
         if s.requirements.contains(.memfdSecret), let why = environment.memfdSecretUnavailable { return why }
         if s.requirements.contains(.hugePages) && !environment.root { return "needs root to reserve huge pages (vm.nr_hugepages)" }
+        if s.requirements.contains(.numaNodes) && numa == nil {
+            let n = environment.memoryNodes.count
+            return "needs 2 NUMA nodes, host has \(n)"
+        }
         let need = s.maxLockableBytes + (1 << 20)
         if need > lockBudget {
             return "would lock up to \(need >> 20) MiB, more than a quarter of MemAvailable (\(lockBudget >> 20) MiB)"
@@ -223,7 +256,7 @@ public final class LiveRunner: @unchecked Sendable {
                                                     special: $0.special, locked: $0.locked) },
             memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock,
             fileReadAheadKB: readAheadKB, capSysResource: start.capSysResource, capSetuid: start.capSetuid,
-            uid: start.uid))
+            uid: start.uid, settings: scenario.settings, numa: numa))
         model.planted = options.planted
 
         let pageLayer: PageLayer = environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact
@@ -246,10 +279,16 @@ public final class LiveRunner: @unchecked Sendable {
         var foreignBefore = try foreignPages([start.state])
         var foreignLockedBefore = start.state.foreign.contains { $0.locked }
         var comparison = StepComparison()
+        var notes: [String] = []
+        let checkNodes = scenario.requirements.contains(.numaNodes) && numa != nil
 
         for (i, step) in scenario.steps.enumerated() {
             let target = step.process ?? model.newestLiving ?? 0
             let label = (observers.count > 1 || step.process != nil ? "p\(target): " : "") + step.op.description
+            // Frames before an op that may migrate pages, to see which moved.
+            let targetObserver = target < observers.count ? observers[target] : nil
+            let framesBefore = step.op.migrates && pageLayer.isExact
+                ? try targetObserver.map { try $0.frames(covering: try $0.read().arena) } : nil
             let predictedResult = model.apply(step.op, process: step.process)
             let observedResult = try execute(step.op, on: agent, process: target, sysv: sysv)
             pauseIfAsked(scenario, step: i, agent: agent, sysv: sysv)
@@ -319,12 +358,34 @@ public final class LiveRunner: @unchecked Sendable {
                                       observed: now.credentials.description)
                 }
                 if p == target || shownPredicted == nil { shownPredicted = predicted; shownObserved = observed }
+                guard p == target else { continue }
+                // Migration: which frames the op had to keep or move, and where pages are.
+                if let before = framesBefore, let frames = model.frames {
+                    let moved = comparison.compareFrames(step: i, label: label, predicted: frames, before: before,
+                                                         after: try observer.frames(covering: now.arena))
+                    if case .compactMemory = step.op { notes.append("step \(i): compaction moved \(moved) of \(before.count) present pages") }
+                }
+                if checkNodes, let nodes = model.pageNodes {
+                    let present = observed.pages.filter { $0.value.present && !$0.value.zero }.map(\.key)
+                    let located = try observer.nodes(of: Array(Set(present).union(nodes.keys)).sorted())
+                    comparison.compareNodes(step: i, label: label, predicted: nodes, observed: located)
+                }
             }
+            // Compaction migrates pages of every process (PID 1's locked ones too): which
+            // moved, and so the unevictable_pgs_* events, cannot be attributed; Mlocked
+            // and Unevictable must still come out unchanged.
+            let eventsUnattributable: String? = {
+                if case .compactMemory = step.op {
+                    return "compaction migrates an unknown share of every process's pages (each migrated mlocked page: stranded +1, mlocked +1)"
+                }
+                return nil
+            }()
             let predictedCounters = model.view(result: predictedResult).counters
             let expectedDelta = (predictedCounters - expectedBefore) + ForeignPages.delta(from: foreignBefore, to: foreignAfter)
             comparison.compareCounters(step: i, label: label, expected: expectedDelta,
                                        observed: globalAfter.counters - globalBefore.counters,
-                                       foldUnavailable: foldUnavailable, unattributable: countersUnattributable)
+                                       foldUnavailable: foldUnavailable, unattributable: countersUnattributable,
+                                       eventsUnattributable: eventsUnattributable)
             if !comparison.divergences.isEmpty {
                 let empty = StepView(result: predictedResult, vmas: [], vmLckKB: 0, pages: [:], counters: Counters())
                 let result = ScenarioResult(id: scenario.id, verdict: .fail, checks: comparison.checks,
@@ -338,7 +399,8 @@ public final class LiveRunner: @unchecked Sendable {
             foreignBefore = foreignAfter
             foreignLockedBefore = foreignLocked
         }
-        return (ScenarioResult(id: scenario.id, verdict: .pass, checks: comparison.checks), false)
+        return (ScenarioResult(id: scenario.id, verdict: .pass, reason: notes.joined(separator: "; "),
+                               checks: comparison.checks), false)
     }
 
     func settle() throws {
@@ -434,6 +496,20 @@ public final class LiveRunner: @unchecked Sendable {
         case let .punchHole(slot, first, pages):
             // FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
             r = try call(LS_FALLOCATE, [UInt64(slot), 0x03, first * pageSize, pages * pageSize])
+        case .compactMemory:
+            // Machine-wide: the runner writes it (the agent stays at rest meanwhile).
+            do { try writeFile("/proc/sys/vm/compact_memory", "1") } catch let e as Errno { return .fail(e.rawValue) }
+            return .ok
+        case let .movePages(addr, pages, to, flags):
+            let node = numa?.id(to) ?? (to == .local ? 0 : 1)
+            r = try call(LS_MOVE_PAGES, [addr, pages, UInt64(node), UInt64(flags)])
+            guard pages <= UInt64(LS_MOVE_PAGES_MAX) else { break }
+            let status = try agent.readPayload(process: process, int32s: Int(pages))
+            // The status array is meaningful once the call got to the pages.
+            return OpResult(ret: r.ret, errno: r.errno, status: r.errno == 0 ? status : nil)
+        case let .mbind(addr, len, mode, node, flags):
+            let n: UInt64 = node.map { UInt64(numa?.id($0) ?? ($0 == .local ? 0 : 1)) } ?? UInt64.max
+            r = try call(LS_MBIND, [addr, len, UInt64(UInt32(bitPattern: mode)), n, UInt64(flags)])
         }
         return OpResult(ret: r.ret, errno: r.errno)
     }

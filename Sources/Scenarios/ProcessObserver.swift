@@ -121,6 +121,34 @@ final class ProcessObserver {
         return out
     }
 
+    /// The page frame (PFN) of every present page of the given VMAs (root: pagemap
+    /// shows PFNs), for the frame checks of migrating ops.
+    func frames(covering vmas: [VMAView]) throws -> [UInt64: UInt64] {
+        var out: [UInt64: UInt64] = [:]
+        for (start, end) in Self.union(vmas.map { ($0.start, $0.end) }) {
+            for (i, e) in try pages.readPagemap(start: start, pages: Int((end - start) / pageSize)).enumerated() {
+                let entry = PagemapEntry(rawValue: e)
+                if entry.present { out[start + UInt64(i) * pageSize] = entry.pfn }
+            }
+        }
+        return out
+    }
+
+    /// The NUMA node of each given page (move_pages query of the observed process);
+    /// pages the kernel reports no node for (absent, zero page) are left out.
+    func nodes(of addresses: [UInt64]) throws -> [UInt64: Int] {
+        var out: [UInt64: Int] = [:]
+        var i = 0
+        while i < addresses.count {
+            let chunk = Array(addresses[i..<min(i + 4096, addresses.count)])
+            for (a, s) in zip(chunk, try Kernel.pageNodes(pid: reader.pid, addresses: chunk)) where s >= 0 {
+                out[a] = Int(s)
+            }
+            i += chunk.count
+        }
+        return out
+    }
+
     /// Merges overlapping or touching ranges.
     static func union(_ ranges: [(UInt64, UInt64)]) -> [(UInt64, UInt64)] {
         var out: [(UInt64, UInt64)] = []

@@ -12,6 +12,8 @@ public enum Requirement: String, Hashable, Sendable, Codable {
     case hugePages
     /// memfd_secret(2): CONFIG_SECRETMEM and secretmem.enable (probed once per run).
     case memfdSecret
+    /// Two or more NUMA nodes with memory (move_pages and mbind to another node).
+    case numaNodes
 }
 
 /// One step: an op, the process that makes it, and a short note saying why it is there.
@@ -37,19 +39,23 @@ public struct Scenario: Sendable {
     /// A kernel bug this scenario is known to show: when the kernel diverges exactly
     /// there, the verdict is `xfail` with the bug's description, never a pass.
     public var knownDivergence: KnownDivergence?
+    /// Machine-wide settings the scenario runs under: the runner writes them (through
+    /// the settings journal) before the first op and restores them after the last, and
+    /// the model is told them. Empty: the machine's settings, untouched.
+    public var settings: [Setting]
 
     public init(id: String, summary: String, covers: [String] = [], requirements: Set<Requirement> = [],
-                steps: [Step]) {
+                settings: [Setting] = [], steps: [Step]) {
         self.id = id; self.summary = summary; self.covers = covers
-        self.requirements = requirements; self.steps = steps
+        self.requirements = requirements; self.settings = settings; self.steps = steps
     }
 
     /// Builds a scenario with a `ScenarioBuilder`, which hands out arena addresses.
     public init(_ id: String, _ summary: String, covers: [String] = [], requires: Set<Requirement> = [],
-                _ build: (inout ScenarioBuilder) -> Void) {
+                settings: [Setting] = [], _ build: (inout ScenarioBuilder) -> Void) {
         var b = ScenarioBuilder()
         build(&b)
-        self.init(id: id, summary: summary, covers: covers, requirements: requires, steps: b.steps)
+        self.init(id: id, summary: summary, covers: covers, requirements: requires, settings: settings, steps: b.steps)
     }
 }
 

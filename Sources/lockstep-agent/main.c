@@ -419,6 +419,33 @@ static struct ls_reply op_close_fd(const uint64_t *a) {
     return result(close((int)a[0]));
 }
 
+// ---- migration ----
+
+static void *move_addrs[LS_MOVE_PAGES_MAX];
+static int move_nodes[LS_MOVE_PAGES_MAX];
+static int move_status[LS_MOVE_PAGES_MAX];
+static uint64_t move_count;   // status values to send after the reply
+
+static struct ls_reply op_move_pages(const uint64_t *a) {
+    move_count = 0;
+    if (a[1] > LS_MOVE_PAGES_MAX) return failure(EINVAL);
+    for (uint64_t i = 0; i < a[1]; i++) {
+        move_addrs[i] = (void *)(uintptr_t)(a[0] + i * (uint64_t)page_size);
+        move_nodes[i] = (int)a[2];
+        move_status[i] = INT32_MIN;
+    }
+    move_count = a[1];
+    return result(syscall(SYS_move_pages, 0, a[1], move_addrs, move_nodes, move_status, (int)a[3]));
+}
+
+static struct ls_reply op_mbind(const uint64_t *a) {
+    unsigned long mask[2] = {0, 0};
+    if (a[3] == UINT64_MAX) return result(syscall(SYS_mbind, a[0], a[1], a[2], NULL, 0UL, a[4]));
+    if (a[3] >= 64) return failure(EINVAL);
+    mask[0] = 1UL << a[3];
+    return result(syscall(SYS_mbind, a[0], a[1], a[2], mask, 65UL, a[4]));
+}
+
 // ---- dispatch ----
 
 static struct ls_reply dispatch(const struct ls_request *rq) {
@@ -453,6 +480,8 @@ static struct ls_reply dispatch(const struct ls_request *rq) {
     case LS_CREATE_SPECIAL: return op_create_special(a);
     case LS_FTRUNCATE: return op_ftruncate(a);
     case LS_FALLOCATE: return op_fallocate(a);
+    case LS_MOVE_PAGES: return op_move_pages(a);
+    case LS_MBIND: return op_mbind(a);
     default: return failure(ENOSYS);
     }
 }
@@ -530,5 +559,7 @@ int main(int argc, char **argv) {
         // A child just forked by LS_FORK_SERVE (ret -2 only there) waits for its first request.
         if (rq.op == LS_FORK_SERVE && rep.ret == -2) continue;
         if (full_write(1, &rep, sizeof rep) < 0) _exit(5);
+        if (rq.op == LS_MOVE_PAGES && move_count > 0
+            && full_write(1, move_status, move_count * sizeof move_status[0]) < 0) _exit(5);
     }
 }

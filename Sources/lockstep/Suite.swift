@@ -102,12 +102,21 @@ enum Suite {
         // What this kernel lacks (its scenarios skip) and the simulated bug, if any.
         let notes = (env?.features.missing ?? []).map { "skipping the scenarios that need it: \($0)" }
             + (env?.simulated.map { ["simulated kernel bug in every scenario process: \($0)"] } ?? [])
+        let probeLine: [String] = env.map { e in
+            ["profile by uname -r: \(e.profileByRelease); by calibration probe: "
+                + (e.profileProbe.map { ($0.profile?.rawValue ?? "undecided (\($0.consistent.map(\.rawValue).joined(separator: " or ")))") + " (\($0.summary), \(String(format: "%.1f", $0.milliseconds)) ms)" } ?? "not run")
+                + "; chosen: \(profile)"]
+        } ?? []
+        let warnings: [String] = env?.profileWarning.map { ["WARNING: \($0)"] } ?? []
+        for w in warnings { Out.err(w) }
         let diagnostics = ["lockstep: kernel \(release), model profile \(profile) (\(profileReason))"]
+            + probeLine + warnings
             + (pageLayerWhy.map { ["page layer not checked exactly: \($0)"] } ?? []) + notes
         emitKTAP(ktap.header(count: scenarios.count, diagnostics: diagnostics))
         if !options.ktap {
             Out.lines(TableReport.preamble(kernelRelease: release, profile: profile, profileReason: profileReason,
                                            pageLayerUnavailable: pageLayerWhy))
+            Out.lines(probeLine)
             Out.lines(notes)
         }
 
@@ -133,6 +142,9 @@ enum Suite {
                                                  statRefresh: env?.statRefresh ?? false, unavailable: pageLayerWhy),
             startTime: Host.iso8601(startDate), durationSeconds: duration, setupError: setupError, scenarios: results)
         record.durationSeconds = duration
+        record.profileByRelease = env?.profileByRelease
+        record.profileProbe = env?.profileProbe
+        record.profileWarning = env?.profileWarning
 
         var recordPath: String?
         let footerDiagnostics: [String]

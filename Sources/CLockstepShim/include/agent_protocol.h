@@ -66,7 +66,16 @@ enum ls_op {
                           // ret = fd. EBUSY/EINVAL as LS_CREATE_OBJECT.
     LS_FTRUNCATE = 35,    // a0 slot, a1 bytes
     LS_FALLOCATE = 36,    // a0 slot, a1 mode (raw), a2 offset, a3 len
+    // 48-55: migration.
+    LS_MOVE_PAGES = 48,   // a0 addr, a1 pages (<= LS_MOVE_PAGES_MAX), a2 node, a3 flags:
+                          // move_pages(0, a1, {a0 + i*pagesize}, {a2 for all}, status, a3).
+                          // The reply is followed by a1 int32 status values (INT32_MIN
+                          // where the kernel wrote none). EINVAL for a1 > LS_MOVE_PAGES_MAX.
+    LS_MBIND = 49,        // a0 addr, a1 len, a2 mode, a3 node (~0: no nodemask), a4 flags:
+                          // mbind(a0, a1, a2, {a3} (maxnode 65) or NULL (maxnode 0), a4).
 };
+
+enum { LS_MOVE_PAGES_MAX = 4096 };
 
 struct ls_request {
     uint32_t op;

@@ -16,6 +16,8 @@
 
 // move_pages(2) for the calling process; returns 0 or -errno.
 long ls_move_pages(unsigned long count, void **pages, const int *nodes, int *status, int flags);
+// move_pages(2) on process `pid` (0: the caller); returns 0 or -errno.
+long ls_move_pages_of(int pid, unsigned long count, void **pages, const int *nodes, int *status, int flags);
 // mlock2(2); returns 0 or -errno.
 long ls_mlock2(const void *addr, size_t len, unsigned int flags);
 // memfd_create(2); returns an fd or -errno.

@@ -21,6 +21,7 @@ public enum Catalog {
         + Limits.scenarios
         + SysV.scenarios
         + Files.scenarios
+        + Migration.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 

@@ -43,6 +43,7 @@ public struct KTAPReport: Sendable {
         let id = Self.description(r.id)
         switch r.verdict {
         case .pass:
+            if !r.reason.isEmpty { out.append(Self.diagnostic(r.reason)) }
             out.append("ok \(number) \(id)")
         case .skip:
             out.append("ok \(number) \(id) # SKIP \(Self.directiveText(r.reason))")

@@ -13,6 +13,11 @@ public struct RunRecord: Codable, Sendable {
     public var profile: String
     public var profileReason: String
     public var profileForced: Bool
+    /// The profile `uname -r` implies, the calibration probe's findings (nil when it did
+    /// not run), and the warning when the two disagree.
+    public var profileByRelease: String?
+    public var profileProbe: ProfileProbe?
+    public var profileWarning: String?
     public var machine: Machine
     public var thp: THPSettings
     public var root: Bool
@@ -93,6 +98,9 @@ public struct RunSummary: Codable, Sendable {
     public var uname: String
     public var profile: String
     public var profileReason: String
+    public var profileByRelease: String?
+    public var profileProbe: ProfileProbe?
+    public var profileWarning: String?
     public var machine: RunRecord.Machine
     public var thp: RunRecord.THPSettings
     public var root: Bool
@@ -106,6 +114,7 @@ public struct RunSummary: Codable, Sendable {
     public init(_ r: RunRecord) {
         runID = r.runID; kernelRelease = r.kernelRelease; uname = r.uname; profile = r.profile
         profileReason = r.profileReason; machine = r.machine; thp = r.thp; root = r.root
+        profileByRelease = r.profileByRelease; profileProbe = r.profileProbe; profileWarning = r.profileWarning
         pageLayer = r.pageLayer; startTime = r.startTime; durationSeconds = r.durationSeconds
         totals = r.totals; exitCode = r.exitCode
         scenarios = r.scenarios.map { s in

@@ -31,7 +31,7 @@ public struct TableReport: Sendable {
         case .skip, .error:
             return [(head + r.reason).trimmingTrailingSpaces()]
         case .pass:
-            return [head + "(" + Self.counts(r) + ")"]
+            return [head + "(" + Self.counts(r) + ")" + (r.reason.isEmpty ? "" : "  " + r.reason)]
         case .fail, .xfail:
             var out = [head + "(" + Self.counts(r) + ")"]
             if let s = summary, !s.isEmpty { out.append("      " + s) }

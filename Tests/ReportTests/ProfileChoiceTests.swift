@@ -1,0 +1,64 @@
+import Testing
+import MlockModel
+import Scenarios
+
+// How a run picks its model profile from uname -r and the calibration probe.
+
+let release618 = Profiles.choose(release: "6.18.44-fc-v782")
+let release61 = Profiles.choose(release: "6.1.0-56-amd64")
+
+@Test func aConclusiveProbeThatAgreesGivesNoWarning() {
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true)
+    #expect(probe.profile == .largeFolio)
+    let d = Profiles.decide(release: "6.18.44", byRelease: release618, probe: probe, probeUnavailable: nil, forced: nil)
+    #expect(d.profile == .largeFolio)
+    #expect(d.warning == nil)
+}
+
+@Test func aProbeThatDisagreesWinsAndWarns() {
+    // A 6.1 kernel with the large-folio mlock backported would show this.
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true)
+    let d = Profiles.decide(release: "6.1.0", byRelease: release61, probe: probe, probeUnavailable: nil, forced: nil)
+    #expect(release61.0 == .mlockCount)
+    #expect(d.profile == .largeFolio)
+    #expect(d.warning?.contains("uname -r implies profile 5.18 but the calibration probe shows 6.7") == true)
+}
+
+@Test func aProbeWithoutTHPLeavesTheReleaseToChooseWhenConsistent() {
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: nil, notes: ["no THP"])
+    #expect(probe.profile == nil)
+    #expect(probe.consistent == [.mlockCount, .largeFolio])
+    let d = Profiles.decide(release: "6.1.0", byRelease: release61, probe: probe, probeUnavailable: nil, forced: nil)
+    #expect(d.profile == .mlockCount)
+    #expect(d.warning == nil)
+    // A release before 5.18 that behaves like 5.18 on: the probe's oldest profile, warned.
+    let old = Profiles.choose(release: "5.10.0")
+    let e = Profiles.decide(release: "5.10.0", byRelease: old, probe: probe, probeUnavailable: nil, forced: nil)
+    #expect(e.profile == .mlockCount)
+    #expect(e.warning != nil)
+}
+
+@Test func aFileFaultThatIsNotMlockedMeansBefore518() {
+    let probe = ProfileProbe(fileFaultMlocked: false, pteMappedTHPMlocked: false)
+    #expect(probe.profile == .pre518)
+}
+
+@Test func forcingKeepsTheProbeAndReleaseInTheReason() {
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true)
+    let d = Profiles.decide(release: "6.18", byRelease: release618, probe: probe, probeUnavailable: nil, forced: .mlockCount)
+    #expect(d.profile == .mlockCount)
+    #expect(d.reason.hasPrefix("forced by --profile (uname and probe give 6.7)"))
+}
+
+@Test func noProbeFallsBackToTheReleaseAndSaysWhy() {
+    let d = Profiles.decide(release: "6.18", byRelease: release618, probe: nil, probeUnavailable: "not root", forced: nil)
+    #expect(d.profile == .largeFolio)
+    #expect(d.reason.contains("probe not run: not root"))
+}
+
+@Test(arguments: KernelProfile.allCases)
+func theProbeTableNamesEachProfileByItsOwnFindings(_ p: KernelProfile) {
+    let probe = ProfileProbe(fileFaultMlocked: ProfileProbe.expectsFileFaultMlocked(p),
+                             pteMappedTHPMlocked: ProfileProbe.expectsPTEMappedTHPMlocked(p))
+    #expect(probe.profile == p)
+}
