@@ -7,6 +7,7 @@
 #   ./run.sh run ID...       some scenarios (an ID may name a family: selftests.mlock2)
 #   ./run.sh test            the package's tests (swift test --no-parallel)
 #   ./run.sh bench           timings against their targets
+#   ./run.sh vm --kernel K   the suite in a QEMU guest booting K (a bzImage, or a Debian version: 6.1, 6.12.117)
 #   ./run.sh build           build only
 #   ./run.sh ARGS...         anything else goes to the tool (./run.sh --help)
 #
@@ -66,10 +67,16 @@ case "${1-}" in
         build
         ;;
     -h|--help|help)
-        sed -n '4,11s/^# \{0,1\}//p' "$0"
+        sed -n '4,12s/^# \{0,1\}//p' "$0"
         build
         echo
         exec "$tool" --help
+        ;;
+    vm)
+        shift
+        . vm/vm.sh
+        vm_main "$@"
+        exit
         ;;
     list)
         build
