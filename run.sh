@@ -8,6 +8,8 @@
 #   ./run.sh test            the package's tests (swift test --no-parallel)
 #   ./run.sh bench           timings against their targets
 #   ./run.sh vm --kernel K   the suite in a QEMU guest booting K (a bzImage, or a Debian version: 6.1, 6.12.117)
+#   ./run.sh bisect ...      git bisect run helper (0 good, 1 bad, 125 skip, 128 abort); --kernels A,B,... bisects prebuilt kernels
+#   ./run.sh report          the newest run of each kernel side by side (markdown; HTML in results/report.html)
 #   ./run.sh build           build only
 #   ./run.sh ARGS...         anything else goes to the tool (./run.sh --help)
 #
@@ -15,6 +17,7 @@
 # needed for the exact page layer (PFNs, kpageflags, stat_refresh); without it the
 # rest still runs. The exit status is the tool's: 0 pass, 1 fail, 4 all skipped, 2 usage.
 set -euo pipefail
+invoked_from=$PWD   # bisect runs in the kernel tree git bisect run was started in
 cd "$(dirname "$(readlink -f "$0")")"
 build_dir=${LOCKSTEP_BUILD_DIR:-.build}   # SwiftPM's scratch path
 tool=$build_dir/release/lockstep
@@ -67,7 +70,7 @@ case "${1-}" in
         build
         ;;
     -h|--help|help)
-        sed -n '4,12s/^# \{0,1\}//p' "$0"
+        sed -n '4,14s/^# \{0,1\}//p' "$0"
         build
         echo
         exec "$tool" --help
@@ -76,6 +79,13 @@ case "${1-}" in
         shift
         . vm/vm.sh
         vm_main "$@"
+        exit
+        ;;
+    bisect)
+        shift
+        . vm/vm.sh
+        . vm/bisect.sh
+        bisect_main "$@"
         exit
         ;;
     list)
