@@ -15,7 +15,7 @@ enum ForkBoth {
     static let scenarios: [Scenario] = [
         Scenario("fork.parent-write-breaks-cow",
                  "after fork the locked parent writes a page it shares with the child: the parent gets a new mlocked copy, the old page (mlock_count 1 -> 0) is munlocked and rescued and stays in the child, plain",
-                 covers: ["digest/P-26"], requires: [.pageLayer]) { b in
+                 covers: ["digest/P-26", "digest/P-27"], requires: [.pageLayer]) { b in
             let m = b.region(pages: 3)
             b.map(m, .rw, .privateAnon, [.locked], "3 pages populated and mlocked")
             b.step(.fork, "child: unlocked VMA sharing the 3 mlocked pages")
@@ -67,6 +67,19 @@ enum ForkBoth {
             b.inProcess(0) { $0.mlock2(m, flags: Cat.onfault, "parent, ONFAULT: present pages mlocked at once") }
             b.exit(1, "the child exits: it held no lock, nothing changes")
             b.exit(0, "the parent exits: its lock dies with it; the shmem pages are freed")
+        },
+        Scenario("fork.readonly-private-parent-munlocks",
+                 "seed digest P-29 whole: written, locked, made read-only, forked; the child's mlock shares the pages (count 2, no event), the parent's munlock leaves them mlocked for the child, the child's munlock clears them",
+                 covers: ["digest/P-29"], requires: [.pageLayer]) { b in
+            let m = b.region(pages: 3)
+            b.map(m)
+            b.touch(m)
+            b.mlock(m)
+            b.mprotect(m, .read)
+            b.step(.fork)
+            b.mlock(m, "child: no COW (read-only): mlock_count 2, no event")
+            b.inProcess(0) { $0.munlock(m, "parent: count 1, the pages stay mlocked; VmLck of the parent 0") }
+            b.munlock(m, "child: the last lock, munlocked")
         },
         Scenario("fork.child-mcl-future-not-inherited-parent-keeps-it",
                  "mlockall(MCL_FUTURE) in the parent: after fork the parent's new mappings are still locked, the child's are not",
@@ -216,7 +229,7 @@ enum Teardown {
     static let scenarios: [Scenario] = [
         Scenario("teardown.exit-of-sole-locker",
                  "a process that locked anonymous, shmem, memfd and file pages exits: every page is munlocked before it is freed, Mlocked and Unevictable return to the baseline, nothing cleared or stranded",
-                 requires: [.pageLayer]) { b in
+                 covers: ["digest/P-11"], requires: [.pageLayer]) { b in
             let anon = b.region(pages: 3)
             let shm = b.region(pages: 2)
             let fd = b.region(pages: 2)
@@ -231,8 +244,8 @@ enum Teardown {
             b.exit(1, "exit_mmap: munlock on zap, then free: munlocked and rescued, never cleared")
         },
         Scenario("teardown.exit-keeps-other-lockers",
-                 "two processes lock the same memfd pages; the first to exit leaves them mlocked (count 2 -> 1), the second's exit clears them",
-                 requires: [.pageLayer]) { b in
+                 "two processes lock the same memfd pages; the first to exit leaves them mlocked (count 2 -> 1), the second's munmap clears them",
+                 covers: ["digest/P-25"], requires: [.pageLayer]) { b in
             let m = b.region(pages: 3)
             b.createObject(0, .memfd, pages: 3, filled: true)
             b.mapObject(m, slot: 0, shared: true, flags: [.locked])
