@@ -64,6 +64,8 @@ static const struct simulation simulations[] = {
     {"mlock2-onfault-einval", "mlock2(MLOCK_ONFAULT) fails EINVAL, as a kernel without MLOCK_ONFAULT answers",
      {WHEN("mlock2", EINVAL, 2, LS_MLOCK_ONFAULT, LS_MLOCK_ONFAULT)}},
     {"mlock2-enosys", "mlock2 fails ENOSYS, as a kernel before 4.4 answers", {ALWAYS("mlock2", ENOSYS)}},
+    {"madvise-hugepage-einval", "madvise(MADV_HUGEPAGE) fails EINVAL, as a kernel without transparent huge pages answers",
+     {WHEN("madvise", EINVAL, 2, ~0ULL, 14 /* MADV_HUGEPAGE */)}},
     {"mlock-enomem", "mlock fails ENOMEM where none is due", {ALWAYS("mlock", ENOMEM)}},
     {"mlock-eagain", "mlock fails EAGAIN where none is due", {ALWAYS("mlock", EAGAIN)}},
     {"mlock2-eagain", "mlock2 fails EAGAIN where none is due", {ALWAYS("mlock2", EAGAIN)}},

@@ -42,9 +42,17 @@ extension KernelModel {
                 a += pageSize
             }
             out.append(VMAView(start: v.start, end: v.end, prot: v.flags.prot, shared: v.isShared,
-                               locked: locked, rssKB: rss >> 10, lockedKB: (pssLocked >> 12) >> 10))
+                               locked: locked, rssKB: rss >> 10, lockedKB: (pssLocked >> 12) >> 10,
+                               advice: Self.advice(v.flags)))
         }
         return StepView(result: result, vmas: out, vmLckKB: lockedVM * (pageSize >> 10),
                         pages: pages, counters: counters)
+    }
+
+    /// The VmFlags mnemonics madvise sets, as smaps prints them (VMAView.adviceMnemonics).
+    static func advice(_ f: VMFlags) -> [String] {
+        let shown: [(VMFlags, String)] = [(.hugepage, "hg"), (.noHugepage, "nh"), (.dontCopy, "dc"), (.dontDump, "dd"),
+                                          (.wipeOnFork, "wf"), (.seqRead, "sr"), (.randRead, "rr")]
+        return shown.filter { f.contains($0.0) }.map(\.1).sorted()
     }
 }

@@ -324,10 +324,18 @@ public struct VMAView: Hashable, Sendable, CustomStringConvertible {
     /// smaps Rss and Locked, in kB.
     public var rssKB: UInt64
     public var lockedKB: UInt64
-    public init(start: UInt64, end: UInt64, prot: Prot, shared: Bool, locked: Bool, rssKB: UInt64, lockedKB: UInt64) {
+    /// The madvise-set VmFlags mnemonics among `VMAView.adviceMnemonics`, sorted ("hg",
+    /// "dc", ...): a madvise that returned 0 must have set them.
+    public var advice: [String]
+    public init(start: UInt64, end: UInt64, prot: Prot, shared: Bool, locked: Bool, rssKB: UInt64, lockedKB: UInt64,
+                advice: [String] = []) {
         self.start = start; self.end = end; self.prot = prot; self.shared = shared
-        self.locked = locked; self.rssKB = rssKB; self.lockedKB = lockedKB
+        self.locked = locked; self.rssKB = rssKB; self.lockedKB = lockedKB; self.advice = advice
     }
+    /// VmFlags that madvise sets and smaps prints (show_smap_vma_flags): VM_HUGEPAGE hg,
+    /// VM_NOHUGEPAGE nh, VM_DONTCOPY dc, VM_DONTDUMP dd, VM_WIPEONFORK wf, VM_SEQ_READ sr,
+    /// VM_RAND_READ rr.
+    public static let adviceMnemonics: Set<String> = ["hg", "nh", "dc", "dd", "wf", "sr", "rr"]
     public var description: String {
         let s = String(start, radix: 16), e = String(end, radix: 16)
         return "\(s)-\(e) \(prot)\(shared ? "s" : "p")\(locked ? " lo" : "") Rss=\(rssKB)kB Locked=\(lockedKB)kB"

@@ -139,6 +139,7 @@ extension StepComparison {
     static func layout(_ vmas: [VMAView]) -> String {
         vmas.isEmpty ? "(none)" : vmas.map { v in
             "\(Arena.describe(v.start))-\(Arena.describe(v.end)) \(v.prot)\(v.shared ? "s" : "p")\(v.locked ? " lo" : "")"
+                + v.advice.map { " " + $0 }.joined()
         }.joined(separator: ", ")
     }
 

@@ -12,6 +12,8 @@ import MlockModel
 /// - MLOCK_ONFAULT: mlock2 then takes no flag, answers EINVAL for it (what LTP's
 ///   mlock201 and the selftests read as "not supported"), while mlock2(flags 0) works.
 /// - MCL_ONFAULT came in the same series: mlockall answers EINVAL for the unknown bit.
+/// - MADV_HUGEPAGE/MADV_NOHUGEPAGE: a kernel without CONFIG_TRANSPARENT_HUGEPAGE answers
+///   EINVAL (madvise_behavior_valid).
 /// Any other answer (success, or another errno) means present: a wrong errno is then the
 /// scenarios' business, and they fail on it.
 public struct KernelFeatures: Codable, Sendable, Equatable {
@@ -19,13 +21,14 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
     public var mlock2: String?
     public var mlockOnfault: String?
     public var mclOnfault: String?
+    public var thp: String?
 
-    public init(mlock2: String? = nil, mlockOnfault: String? = nil, mclOnfault: String? = nil) {
-        self.mlock2 = mlock2; self.mlockOnfault = mlockOnfault; self.mclOnfault = mclOnfault
+    public init(mlock2: String? = nil, mlockOnfault: String? = nil, mclOnfault: String? = nil, thp: String? = nil) {
+        self.mlock2 = mlock2; self.mlockOnfault = mlockOnfault; self.mclOnfault = mclOnfault; self.thp = thp
     }
 
     /// Every missing feature's reason.
-    public var missing: [String] { [mlock2, mlockOnfault, mclOnfault].compactMap { $0 } }
+    public var missing: [String] { [mlock2, mlockOnfault, mclOnfault, thp].compactMap { $0 } }
 
     /// Why `scenario` cannot run on this kernel, or nil.
     public func skipReason(_ scenario: Scenario) -> String? {
@@ -36,6 +39,8 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
                 if flags & UInt32(LS_MLOCK_ONFAULT) != 0, let why = mlockOnfault { return why }
             case let .mlockall(flags):
                 if flags & Int32(LS_MCL_ONFAULT) != 0, let why = mclOnfault { return why }
+            case let .madvise(_, _, advice):
+                if advice == UAPI.MADV_HUGEPAGE || advice == UAPI.MADV_NOHUGEPAGE, let why = thp { return why }
             default:
                 break
             }
@@ -63,6 +68,10 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
             if plain.errno == 0 && onfault.errno == EINVAL {
                 f.mlockOnfault = "kernel lacks MLOCK_ONFAULT (mlock2 answers EINVAL)" + mismatch
             }
+        }
+        let huge = try agent.call(LS_MADVISE, [addr, page, UInt64(UAPI.MADV_HUGEPAGE)])
+        if huge.errno == EINVAL {
+            f.thp = "kernel lacks transparent huge pages (madvise MADV_HUGEPAGE answers EINVAL)"
         }
         let all = try agent.call(LS_MLOCKALL, [UInt64(1 | LS_MCL_ONFAULT)])   // MCL_CURRENT | MCL_ONFAULT
         if all.errno == EINVAL {

@@ -52,7 +52,8 @@ final class ProcessObserver {
             let prot = Prot(rawValue: (e.readable ? 1 : 0) | (e.writable ? 2 : 0) | (e.executable ? 4 : 0))
             if Arena.contains(e.start) {
                 arena.append(VMAView(start: e.start, end: e.end, prot: prot, shared: e.shared,
-                                     locked: e.isLocked, rssKB: e.rssKB, lockedKB: e.lockedKB))
+                                     locked: e.isLocked, rssKB: e.rssKB, lockedKB: e.lockedKB,
+                                     advice: e.vmFlags.intersection(VMAView.adviceMnemonics).sorted()))
             } else if e.path != "[vsyscall]" {  // the gate area is not a VMA of the mm
                 foreign.append(ForeignMapping(start: e.start, end: e.end, prot: prot,
                                               special: !e.vmFlags.isDisjoint(with: Self.specialFlags),

@@ -102,6 +102,7 @@ struct SelfcheckRow {
         case "control-filter": return .pass
         case "mlock2-onfault-einval": return .skipped("kernel lacks MLOCK_ONFAULT")
         case "mlock2-enosys": return .skipped("kernel lacks mlock2")
+        case "madvise-hugepage-einval": return .skipped("kernel lacks transparent huge pages")
         default: return .caught
         }
     }

@@ -36,4 +36,11 @@ struct FeaturesTests {
         #expect(f.skipReason(Self.mclOnfault) != nil)
         #expect(f.skipReason(Self.scenario([.mlockall(flags: 1 | 2)])) == nil)
     }
+
+    @Test func lackingTHPSkipsHugepageAdvice() {
+        let f = KernelFeatures(thp: "kernel lacks transparent huge pages")
+        #expect(f.skipReason(Self.scenario([.madvise(addr: Arena.base, length: 4096, advice: UAPI.MADV_HUGEPAGE)])) != nil)
+        #expect(f.skipReason(Self.scenario([.madvise(addr: Arena.base, length: 4096, advice: UAPI.MADV_NOHUGEPAGE)])) != nil)
+        #expect(f.skipReason(Self.scenario([.madvise(addr: Arena.base, length: 4096, advice: UAPI.MADV_DONTNEED)])) == nil)
+    }
 }

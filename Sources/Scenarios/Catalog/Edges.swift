@@ -392,6 +392,26 @@ enum Edges {
             }
         }
     } + [
+        // A kernel whose MADV_HUGEPAGE answers 0 and does nothing (selfcheck's
+        // madvise-hugepage-noop) fails here at the VMA layer: no split, no `hg`.
+        edge("madvise-locked.hugepage-split",
+             "MADV_HUGEPAGE on the middle of a locked range splits it: three VMAs, all lo, the middle one hg; MADV_NOHUGEPAGE turns it nh; the pages stay mlocked throughout") { b in
+            let m = b.region(pages: 8)
+            b.map(m)
+            b.mlock(m)
+            b.madvise(m.sub(2, 3), UAPI.MADV_HUGEPAGE, "split at pages 2 and 5; VM_HUGEPAGE on the middle")
+            b.madvise(m.sub(2, 3), UAPI.MADV_NOHUGEPAGE, "VM_NOHUGEPAGE replaces it: still three VMAs")
+            b.munlock(m, "every piece unlocked, the advice stays")
+        },
+        edge("madvise-locked.hugepage-whole-onfault",
+             "MADV_HUGEPAGE on a whole ONFAULT-locked VMA sets hg without a split and keeps lo and the mlocked pages") { b in
+            let m = b.region(pages: 4)
+            b.map(m)
+            b.mlock2(m, flags: Cat.onfault)
+            b.touch(m.sub(0, 2), "two pages mlocked at fault")
+            b.madvise(m, UAPI.MADV_HUGEPAGE, "hg on the one VMA")
+            b.munlock(m)
+        },
         edge("madvise-locked.dontneed-locked",
              "MADV_DONTNEED_LOCKED zaps locked pages: they go absent and are munlocked while the VMA stays lo and VmLck stays; touching them again mlocks new pages",
              covers: ["digest/P-32"]) { b in
