@@ -10,6 +10,7 @@
 #   ./run.sh vm --kernel K   the suite in a QEMU guest booting K (a bzImage, or a Debian version: 6.1, 6.12.117)
 #   ./run.sh bisect ...      git bisect run helper (0 good, 1 bad, 125 skip, 128 abort); --kernels A,B,... bisects prebuilt kernels
 #   ./run.sh report          the newest run of each kernel side by side (markdown; HTML in results/report.html)
+#   ./run.sh selfcheck       the suite against simulated kernel bugs (exit 0: each caught or rightly skipped)
 #   ./run.sh build           build only
 #   ./run.sh ARGS...         anything else goes to the tool (./run.sh --help)
 #
@@ -38,6 +39,17 @@ install_missing() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The static agent links libseccomp.a (selfcheck's simulated bugs): say so plainly if absent.
+check_libseccomp() {
+    local dir
+    dir=$(pkg-config --variable=libdir libseccomp 2>/dev/null) || dir=""
+    for d in "$dir" /usr/lib/*-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
+        [ -n "$d" ] && [ -f "$d/libseccomp.a" ] && return 0
+    done
+    say "libseccomp.a not found: the static lockstep-agent links it (Debian: apt-get install libseccomp-dev)"
+    exit 1
+}
+
 # swift build -c release into $build_dir; its output only when it fails.
 build() {
     local log=$build_dir/run-sh-build.log
@@ -46,6 +58,7 @@ build() {
         say "cannot build: $build_dir is not writable by $(id -un) (run ./run.sh build as its owner)"
         exit 1
     fi
+    check_libseccomp
     if ! swift build -c release --scratch-path "$build_dir" >"$log" 2>&1; then
         tail -n 40 "$log" >&2
         say "build failed (full log: $log)"
@@ -64,13 +77,14 @@ case "${1-}" in
     test)
         shift
         root_note
+        check_libseccomp
         exec swift test --no-parallel --scratch-path "$build_dir" "$@"
         ;;
     build)
         build
         ;;
     -h|--help|help)
-        sed -n '4,14s/^# \{0,1\}//p' "$0"
+        sed -n '4,15s/^# \{0,1\}//p' "$0"
         build
         echo
         exec "$tool" --help

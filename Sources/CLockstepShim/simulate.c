@@ -74,6 +74,8 @@ static const struct simulation simulations[] = {
     {"mmap-locked-eagain", "mmap with MAP_LOCKED fails EAGAIN where none is due",
      {WHEN("mmap", EAGAIN, 3, MAP_LOCKED, MAP_LOCKED)}},
     // The agent's own helper calls.
+    {"ftruncate-noop", "ftruncate returns 0 and sizes nothing (the agent's memfd and file objects)",
+     {ALWAYS("ftruncate", 0)}},
     {"capset-noop", "capset returns 0 and drops nothing (the agent's CAP_IPC_LOCK drop)", {ALWAYS("capset", 0)}},
 };
 

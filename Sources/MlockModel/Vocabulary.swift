@@ -338,7 +338,7 @@ public struct VMAView: Hashable, Sendable, CustomStringConvertible {
     public static let adviceMnemonics: Set<String> = ["hg", "nh", "dc", "dd", "wf", "sr", "rr"]
     public var description: String {
         let s = String(start, radix: 16), e = String(end, radix: 16)
-        return "\(s)-\(e) \(prot)\(shared ? "s" : "p")\(locked ? " lo" : "") Rss=\(rssKB)kB Locked=\(lockedKB)kB"
+        return "\(s)-\(e) \(prot)\(shared ? "s" : "p")\(locked ? " lo" : "")\(advice.map { " " + $0 }.joined()) Rss=\(rssKB)kB Locked=\(lockedKB)kB"
     }
 }
 

@@ -11,7 +11,7 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
 @Test func droppableMappingIsAnUnlockedUnpopulatedPrivateVMA() {
     var p = Proc()
     #expect(p.run(mapDroppable(A, 2)) == ok(A))
-    #expect(p.vmas == [vma(A, A + 2 * P)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P)])
     #expect(p.pages(A, 2) == [absent, absent])
 }
 
@@ -22,7 +22,7 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
     p.run(mapDroppable(A, 2))
     #expect(p.run(.mlock2(addr: A, length: 2 * P, flags: 0)) == .ok)
     // mlock_fixup skips the VMA; __mm_populate still write-faults it (private, writable).
-    #expect(p.vmas == [vma(A, A + 2 * P, rss: 8)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P, rss: 8)])
     #expect(p.vmLck == 0)
     #expect(p.pages(A, 2) == [plain, plain])
     #expect(p.counters == Counters())
@@ -35,9 +35,9 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
     #expect(p.pages(A, 2) == [plain, absent])
     #expect(p.run(mlock(A, 2)) == .ok)
     #expect(p.pages(A, 2) == [plain, plain])
-    #expect(p.vmas == [vma(A, A + 2 * P, rss: 8)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P, rss: 8)])
     #expect(p.run(munlock(A, 2)) == .ok)
-    #expect(p.vmas == [vma(A, A + 2 * P, rss: 8)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P, rss: 8)])
     #expect(p.vmLck == 0)
 }
 
@@ -47,7 +47,7 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
     p.run(mapDroppable(A, 2))
     p.run(mapAnon(B, 1))
     #expect(p.run(.mlockall(flags: UAPI.MCL_CURRENT)) == .ok)
-    #expect(p.vmas == [vma(A, A + 2 * P, rss: 8), vma(B, B + P, locked: true, rss: 4, lockedKB: 4)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P, rss: 8), vma(B, B + P, locked: true, rss: 4, lockedKB: 4)])
     #expect(p.vmLck == 4)
     #expect(p.pages(A, 2) == [plain, plain])
     #expect(p.page(B) == mlockedPage)
@@ -61,7 +61,7 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
     #expect(p.run(mapDroppable(A, 2)) == ok(A))
     // __mmap_complete clears VM_LOCKED_MASK; do_mmap's vm_flags still had VM_LOCKED,
     // so the mapping is populated.
-    #expect(p.vmas == [vma(A, A + 2 * P, rss: 8)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P, rss: 8)])
     #expect(p.vmLck == 0)
     #expect(p.pages(A, 2) == [plain, plain])
     #expect(p.counters == Counters())
@@ -73,7 +73,7 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
     var p = Proc()
     p.run(.mlockall(flags: UAPI.MCL_CURRENT | UAPI.MCL_FUTURE | UAPI.MCL_ONFAULT))
     p.run(mapDroppable(A, 2))
-    #expect(p.vmas == [vma(A, A + 2 * P, rss: 8)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P, rss: 8)])
     #expect(p.pages(A, 2) == [plain, plain])
     #expect(p.vmLck == 0)
 }
@@ -85,10 +85,10 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
     p.run(mapDroppable(A, 1))
     p.run(.mlockall(flags: UAPI.MCL_FUTURE))
     p.run(mapDroppable(A + P, 1))
-    #expect(p.vmas == [vma(A, A + P), vma(A + P, A + 2 * P, rss: 4)])
+    #expect(p.vmas == [droppableVMA(A, A + P), droppableVMA(A + P, A + 2 * P, rss: 4)])
     p.run(.munlockall)
     p.run(mapDroppable(A + 2 * P, 1))                   // no def_flags now: merges with its left neighbour
-    #expect(p.vmas == [vma(A, A + P), vma(A + P, A + 3 * P, rss: 4)])
+    #expect(p.vmas == [droppableVMA(A, A + P), droppableVMA(A + P, A + 3 * P, rss: 4)])
 }
 
 @Test func droppableMergesWithDroppableButNotWithPlainPrivateAnon() {
@@ -96,7 +96,7 @@ func mapDroppable(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
     p.run(mapDroppable(A, 1))
     p.run(mapDroppable(A + P, 1))
     p.run(mapAnon(A + 2 * P, 1))
-    #expect(p.vmas == [vma(A, A + 2 * P), vma(A + 2 * P, A + 3 * P)])
+    #expect(p.vmas == [droppableVMA(A, A + 2 * P), vma(A + 2 * P, A + 3 * P)])
 }
 
 @Test func droppableWithMapLockedOrNotPrivateAnonIsEINVAL() {

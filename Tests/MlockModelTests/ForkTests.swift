@@ -131,7 +131,7 @@ import MlockModel
     #expect(p.pages(A, 2) == [mlockedPage, zeroPage])
     #expect(p.page(Z) == absent)
     #expect(p.page(D) == absent)
-    #expect(p.vmas == [vma(A, A + 2 * P, rss: 4), vma(Z, Z + P), vma(D, D + P)])
+    #expect(p.vmas == [vma(A, A + 2 * P, rss: 4), vma(Z, Z + P), droppableVMA(D, D + P)])
     p.run(write(A + P, 1))
     #expect(p.page(A + P) == plain)
     #expect(p.counters == counts(mlocked: 1, unevictable: 1, pgMlocked: 1, culled: 1))

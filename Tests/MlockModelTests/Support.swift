@@ -66,8 +66,14 @@ func madvise(_ addr: UInt64, _ pages: UInt64, _ advice: Int32) -> Op { .madvise(
 
 /// A VMAView written out by hand.
 func vma(_ start: UInt64, _ end: UInt64, _ prot: Prot = .rw, shared: Bool = false, locked: Bool = false,
-         rss: UInt64 = 0, lockedKB: UInt64 = 0) -> VMAView {
-    VMAView(start: start, end: end, prot: prot, shared: shared, locked: locked, rssKB: rss, lockedKB: lockedKB)
+         rss: UInt64 = 0, lockedKB: UInt64 = 0, advice: [String] = []) -> VMAView {
+    VMAView(start: start, end: end, prot: prot, shared: shared, locked: locked, rssKB: rss, lockedKB: lockedKB,
+            advice: advice)
+}
+
+/// A MAP_DROPPABLE VMA: the kernel adds VM_WIPEONFORK and VM_DONTDUMP (smaps `wf dd`).
+func droppableVMA(_ start: UInt64, _ end: UInt64, rss: UInt64 = 0) -> VMAView {
+    vma(start, end, rss: rss, advice: ["dd", "wf"])
 }
 
 /// Page-layer counters written out by hand (pages).
