@@ -569,21 +569,21 @@ final class SysVResources {
 
 extension LiveRunner {
     /// LOCKSTEP_PAUSE_IN=<scenario id>[:seconds[:step]]: after that step of that scenario
-    /// (by default the first shmget), while it holds a SysV segment, sleep (default 30 s)
-    /// so that the run can be killed there: the cleanup demonstration (the next run
-    /// removes what it left and says so).
+    /// (by default its first successful shmget) sleep (default 30 s), so that the run can
+    /// be killed there: the cleanup demonstration (the next run undoes what it left, a
+    /// SysV segment or a raised vm.nr_hugepages, and says so).
     func pauseIfAsked(_ scenario: Scenario, step: Int, agent: Agent, sysv: SysVResources) {
         guard let raw = Sys.environment("LOCKSTEP_PAUSE_IN") else { return }
         let parts = raw.split(separator: ":").map(String.init)
-        guard parts[0] == scenario.id, !sysv.shmids.isEmpty else { return }
+        guard parts[0] == scenario.id else { return }
         if parts.count > 2 {
             guard Int(parts[2]) == step else { return }
         } else {
-            guard case .shmget = scenario.steps[step].op else { return }
+            guard case .shmget = scenario.steps[step].op, !sysv.shmids.isEmpty else { return }
         }
         let seconds = parts.count > 1 ? UInt32(parts[1]) ?? 30 : 30
         let keys = sysv.keys.map { "0x" + String(UInt32(bitPattern: $0), radix: 16) }.joined(separator: ", ")
-        Sys.say("LOCKSTEP_PAUSE_IN: \(scenario.id) paused \(seconds) s after step \(step) (runner pid \(Sys.pid), agent pid \(agent.livePid), SysV keys \(keys))")
+        Sys.say("LOCKSTEP_PAUSE_IN: \(scenario.id) paused \(seconds) s after step \(step) (runner pid \(Sys.pid), agent pid \(agent.livePid)\(keys.isEmpty ? "" : ", SysV keys " + keys))")
         Sys.sleepSeconds(seconds)
     }
 }
