@@ -298,14 +298,17 @@ public struct OpResult: Hashable, Sendable, CustomStringConvertible {
         (errno == 0 ? "\(ret)" : "-1 \(Err.name(errno))") + (status.map { " status [\(Self.runs($0))]" } ?? "")
     }
 
-    /// "1 x3, -ENOENT, 1" -- runs of equal status values, errors by name.
+    /// "1 x3, -ENOENT, 1" -- runs of equal status values, errors by name, "unwritten" for
+    /// a slot the kernel left alone.
     static func runs(_ s: [Int32]) -> String {
         var out: [String] = []
         var i = 0
         while i < s.count {
             var j = i
             while j + 1 < s.count && s[j + 1] == s[i] { j += 1 }
-            let v = s[i] < 0 ? "-" + Err.name(-s[i]) : "\(s[i])"
+            // Int32.min: the agent's mark for a slot the kernel never wrote (a move_pages
+            // that did not run); negating it would overflow.
+            let v = s[i] == Int32.min ? "unwritten" : s[i] < 0 ? "-" + Err.name(-s[i]) : "\(s[i])"
             out.append(j > i ? "\(v) x\(j - i + 1)" : v)
             i = j + 1
         }

@@ -8,7 +8,7 @@ import MlockModel
 /// node need two NUMA nodes: they skip on a one-node machine and run in the VM runner's
 /// two-node guests.
 enum Migration {
-    static let scenarios: [Scenario] = compaction + movePages + mbind
+    static let scenarios: [Scenario] = compaction + movePages + movePagesOneNode + mbind
 
     // MARK: - compaction
 
@@ -122,6 +122,32 @@ enum Migration {
             b.step(.fork, "child: the pages are shared with the parent, which keeps them locked")
             b.step(.movePages(addr: m.addr, pages: 8, to: .remote, flags: 0), "mapped twice: -EACCES for each")
             b.step(.movePages(addr: m.addr, pages: 8, to: .remote, flags: UAPI.MPOL_MF_MOVE_ALL), "MOVE_ALL moves them; the parent's lock is rebuilt")
+        },
+    ]
+
+    // MARK: - move_pages to the node the pages are on (any machine)
+
+    /// A move_pages that returns 0 and does nothing (selfcheck's move-pages-noop) writes no
+    /// status: these fail on one node too, where the two-node scenarios skip.
+    static let movePagesOneNode: [Scenario] = [
+        Scenario("migrate.move-pages.local-status",
+                 "move_pages of locked pages to the node they are on: status the node for each, -EFAULT for the zero page and past the VMA, -ENOENT for an absent shmem page; nothing moves, every page stays mlocked",
+                 requires: [.pageLayer]) { b in
+            let a = b.region(pages: 4)
+            let s = b.region(pages: 2)
+            b.map(a)
+            b.touch(a.sub(0, 1))
+            b.touch(a.sub(1, 1), write: false, "the zero page")
+            b.touch(a.sub(2, 2))
+            b.mlock2(a, flags: UAPI.MLOCK_ONFAULT, "pages 0, 2, 3 mlocked; the zero page stays")
+            b.step(.movePages(addr: a.addr, pages: 4, to: .local, flags: UAPI.MPOL_MF_MOVE), "node, -EFAULT, node, node: already there")
+            b.step(.movePages(addr: a.page(3), pages: 3, to: .local, flags: 0), "node, then two pages past the VMA: -EFAULT")
+            b.step(.createObject(slot: 0, kind: .memfd, pages: 2, filled: false))
+            b.map(s, .rw, .object(slot: 0, shared: true, pageOffset: 0))
+            b.mlock2(s, flags: UAPI.MLOCK_ONFAULT)
+            b.touch(s.sub(0, 1), "memfd page 0 faulted in and mlocked; page 1 never faulted")
+            b.step(.movePages(addr: s.addr, pages: 2, to: .local, flags: UAPI.MPOL_MF_MOVE), "node, -ENOENT")
+            b.munlock(a, "the pages move_pages looked at are munlocked as usual")
         },
     ]
 
