@@ -22,13 +22,20 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
     public var mlockOnfault: String?
     public var mclOnfault: String?
     public var thp: String?
+    /// SysV shared memory (CONFIG_SYSVIPC): without it every shm* syscall is ENOSYS.
+    public var sysvShm: String?
+    /// A ramfs the agent can mount in its own mount namespace (root, a /dev/shm or /mnt
+    /// directory to mount it on).
+    public var ramfs: String?
 
-    public init(mlock2: String? = nil, mlockOnfault: String? = nil, mclOnfault: String? = nil, thp: String? = nil) {
+    public init(mlock2: String? = nil, mlockOnfault: String? = nil, mclOnfault: String? = nil, thp: String? = nil,
+                sysvShm: String? = nil, ramfs: String? = nil) {
         self.mlock2 = mlock2; self.mlockOnfault = mlockOnfault; self.mclOnfault = mclOnfault; self.thp = thp
+        self.sysvShm = sysvShm; self.ramfs = ramfs
     }
 
     /// Every missing feature's reason.
-    public var missing: [String] { [mlock2, mlockOnfault, mclOnfault, thp].compactMap { $0 } }
+    public var missing: [String] { [mlock2, mlockOnfault, mclOnfault, thp, sysvShm, ramfs].compactMap { $0 } }
 
     /// Why `scenario` cannot run on this kernel, or nil.
     public func skipReason(_ scenario: Scenario) -> String? {
@@ -41,6 +48,10 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
                 if flags & Int32(LS_MCL_ONFAULT) != 0, let why = mclOnfault { return why }
             case let .madvise(_, _, advice):
                 if advice == UAPI.MADV_HUGEPAGE || advice == UAPI.MADV_NOHUGEPAGE, let why = thp { return why }
+            case .shmget, .shmat, .shmdt, .shmctl:
+                if let why = sysvShm { return why }
+            case .createObject(_, .ramfs, _, _):
+                if let why = ramfs { return why }
             default:
                 break
             }
@@ -72,6 +83,20 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
         let huge = try agent.call(LS_MADVISE, [addr, page, UInt64(UAPI.MADV_HUGEPAGE)])
         if huge.errno == EINVAL {
             f.thp = "kernel lacks transparent huge pages (madvise MADV_HUGEPAGE answers EINVAL)"
+        }
+        // shmctl(-1, IPC_RMID): EINVAL (no such segment) with SysV IPC, ENOSYS without.
+        let shm = try agent.call(LS_SHMCTL, [UInt64(UInt32(bitPattern: -1)), 0])
+        if shm.errno == ENOSYS {
+            f.sysvShm = "kernel lacks SysV shared memory (CONFIG_SYSVIPC off: shmctl answers ENOSYS)"
+        }
+        // A ramfs file in the agent's own mount namespace (the probe agent is thrown away).
+        let slot = UInt64(15)
+        let ram = try agent.call(LS_CREATE_SPECIAL, [slot, 0, page, 0])
+        if ram.errno != 0 {
+            f.ramfs = "cannot mount a ramfs in the scenario process's own mount namespace (errno \(ram.errno): "
+                + "needs root, and /dev/shm or /mnt to mount it on)"
+        } else {
+            _ = try agent.call(LS_CLOSE_OBJECT, [slot])
         }
         let all = try agent.call(LS_MLOCKALL, [UInt64(1 | LS_MCL_ONFAULT)])   // MCL_CURRENT | MCL_ONFAULT
         if all.errno == EINVAL {

@@ -96,7 +96,7 @@ import MlockModel
     var p = Proc()
     p.run(.createObject(slot: 0, kind: .secret, pages: 2, filled: false))
     #expect(p.run(mapObject(A, 2, slot: 0, shared: true, .rw, [.populate])) == ok(A))
-    #expect(p.vmas == [vma(A, A + 2 * P, shared: true, locked: true)])
+    #expect(p.vmas == [vma(A, A + 2 * P, shared: true, locked: true, advice: ["dd"])])   // VM_DONTDUMP
     #expect(p.vmLck == 8)
     #expect(p.pages(A, 2) == [absent, absent])                        // GUP refuses secretmem
     p.run(read(A, 1))                                                 // no fault-around

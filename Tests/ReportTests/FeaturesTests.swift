@@ -43,4 +43,18 @@ struct FeaturesTests {
         #expect(f.skipReason(Self.scenario([.madvise(addr: Arena.base, length: 4096, advice: UAPI.MADV_NOHUGEPAGE)])) != nil)
         #expect(f.skipReason(Self.scenario([.madvise(addr: Arena.base, length: 4096, advice: UAPI.MADV_DONTNEED)])) == nil)
     }
+
+    @Test func lackingSysVSkipsEveryShmScenarioAndNothingElse() {
+        let f = KernelFeatures(sysvShm: "kernel lacks SysV shared memory")
+        #expect(f.skipReason(Self.scenario([.shmget(segment: 0, pages: 1)])) == "kernel lacks SysV shared memory")
+        #expect(f.skipReason(Self.scenario([.shmdt(addr: Arena.base)])) != nil)
+        #expect(f.skipReason(Self.mlockOnly) == nil)
+        #expect(f.missing == ["kernel lacks SysV shared memory"])
+    }
+
+    @Test func noRamfsSkipsRamfsObjectsOnly() {
+        let f = KernelFeatures(ramfs: "cannot mount a ramfs")
+        #expect(f.skipReason(Self.scenario([.createObject(slot: 0, kind: .ramfs, pages: 1, filled: true)])) != nil)
+        #expect(f.skipReason(Self.scenario([.createObject(slot: 0, kind: .memfd, pages: 1, filled: true)])) == nil)
+    }
 }
