@@ -124,7 +124,7 @@ public struct KernelModel: Sendable {
     /// What the last migrating op (compaction, move_pages, mbind) did to page frames.
     var lastFrames: FramePrediction?
 
-    /// Files (shmem objects) still mapped by a frozen parent: they outlive the live
+    /// Files (shmem objects) still mapped by a parked process: they outlive the active
     /// process's last mapping of them.
     var frozenFiles: Set<FileRef> = []
 

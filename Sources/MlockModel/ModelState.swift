@@ -129,9 +129,9 @@ struct Folio: Sendable {
     var mlocked = false        // PG_mlocked
     var unevictable = false    // PG_unevictable (on the unevictable "LRU")
     var mlockCount = 0         // folio->mlock_count
-    /// Mappings of the folio in frozen address spaces (parents that forked the live
-    /// process and then stopped), and how many of those are in VM_LOCKED VMAs. They never
-    /// change by themselves; they count in the mapcount and keep the folio alive.
+    /// Mappings of the folio in parked address spaces (the processes not acting now, see
+    /// Processes.swift), and how many of those are in VM_LOCKED VMAs. They do not change
+    /// while parked; they count in the mapcount and keep the folio alive.
     var frozenMaps = 0
     var frozenLockedMaps = 0
     /// A hugetlb folio (one 2 MiB page mapped by 512 of the model's PTEs): never on an
@@ -139,7 +139,7 @@ struct Folio: Sendable {
     var hugetlb = false
     /// The NUMA node its memory is on.
     var node = 0
-    /// folio_mapcount() over every mm: the live process's PTEs and the frozen ones.
+    /// folio_mapcount() over every mm: the active process's PTEs and the parked ones.
     var mapcount: Int { maps.count + frozenMaps }
     /// No PTE anywhere maps it.
     var unmapped: Bool { mapcount == 0 }

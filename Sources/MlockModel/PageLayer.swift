@@ -107,7 +107,7 @@ extension KernelModel {
     /// is VM_LOCKED (for the `.pre518` rmap walk).
     func mappedLockedElsewhere(_ id: Int, except: UInt64?) -> Bool {
         guard let f = folios[id] else { return false }
-        // A frozen parent's VM_LOCKED mapping is found by the same rmap walk.
+        // A parked process's VM_LOCKED mapping is found by the same rmap walk.
         if f.frozenLockedMaps > 0 { return true }
         for a in f.maps where a != except {
             if let i = indexContaining(a), isMlockVMA(vmas[i]) { return true }
@@ -259,7 +259,7 @@ extension KernelModel {
                 if write { ptes[addr] = nil; mapNewAnonFolio(at: addr, vmaIndex: i) }  // wp_page_copy
             case let .folio(id)?:
                 // do_wp_page(): after fork the anon page is no longer PageAnonExclusive and
-                // a frozen parent still holds a reference, so wp_can_reuse_anon_folio()
+                // another (parked) process still holds a reference, so wp_can_reuse_anon_folio()
                 // refuses and wp_page_copy() gives this mm a new folio; the old one stays
                 // mapped (and, in a locked parent VMA, mlocked) in the parent.
                 if write, let f = folios[id], f.frozenMaps > 0 {

@@ -1,7 +1,8 @@
 import Testing
 import MlockModel
 
-// fork: the model goes on as the child; the parent freezes with its mappings and locks.
+// fork: the model goes on as the child; the parent keeps its mappings and locks (it acts
+// again only when a step names it: ProcessesTests).
 
 @Test func forkedChildHasNoLockedVMAButItsSharedPageStaysMlockedByTheParent() {
     var p = Proc()

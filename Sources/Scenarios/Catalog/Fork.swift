@@ -1,6 +1,6 @@
 import MlockModel
 
-/// fork: the scenario goes on in the child while the parent stays frozen with its
+/// fork, the child's side: the scenario goes on in the child while the parent keeps its
 /// mappings and locks. The child's VMAs are never locked (dup_mmap clears
 /// VM_LOCKED_MASK), its locked_vm and MCL_FUTURE start empty, but the pages it shares
 /// with the parent stay PG_mlocked as long as the parent's VMAs lock them.
@@ -29,7 +29,7 @@ enum Fork {
             b.mlockall(UAPI.MCL_CURRENT, "the child locks itself: its own pages and those it shares with the parent")
         },
         Scenario("fork.child-relocks-shared-page",
-                 "the child mlocks shared pages the frozen parent already locks: mlock_count 2, no Mlocked change and no event; munlock brings it back to 1 and the pages stay mlocked",
+                 "the child mlocks shared pages the parent already locks: mlock_count 2, no Mlocked change and no event; munlock brings it back to 1 and the pages stay mlocked",
                  requires: [.pageLayer]) { b in
             let m = b.region(pages: 2)
             b.map(m, .rw, .sharedAnon, [.locked], "shared anon (shmem), populated and mlocked")
