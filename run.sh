@@ -102,6 +102,15 @@ case "${1-}" in
         bisect_main "$@"
         exit
         ;;
+    bench)
+        build
+        root_note
+        rc=0; "$tool" "$@" || rc=$?
+        echo
+        . vm/vm.sh
+        vm_bench
+        exit $rc
+        ;;
     list)
         build
         exec "$tool" "$@"

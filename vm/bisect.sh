@@ -49,7 +49,7 @@ bisect_main() {
     set +e +o pipefail
     local build="" image="" repeat=1 signature="" kernels="" ids=()
     bisect_timeout=${LOCKSTEP_VM_TIMEOUT:-300}
-    bisect_results=$PWD/results
+    bisect_results=${LOCKSTEP_BISECT_RESULTS:-$PWD/results}
     while [ $# -gt 0 ]; do
         case "$1" in
             --build) build=$2; shift 2 ;;

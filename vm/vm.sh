@@ -54,11 +54,21 @@ vm_is_bzimage() {
     [ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = "HdrS" ]
 }
 
+# The release a bzImage announces (boot protocol: kernel_version, a pointer at 0x20E, +0x200).
+vm_image_release() {
+    local off
+    off=$(od -An -tu2 -j $((0x20E)) -N2 "$1" 2>/dev/null | tr -d ' ')
+    [ -n "$off" ] && [ "$off" -gt 0 ] || return 0
+    dd if="$1" bs=1 skip=$((off + 0x200)) count=128 2>/dev/null | tr '\0' '\n' | head -1 | awk '{print $1}' | tr -cd 'A-Za-z0-9._+~-'
+}
+
 # Static lockstep and lockstep-agent for the guest, stripped; prints their directory.
 vm_static_build() {
     local log=$vm_static_dir/run-sh-build.log out=$vm_static_dir/guest
     mkdir -p "$vm_static_dir" || return 1
-    if ! swift build -c release --scratch-path "$vm_static_dir" -Xswiftc -static-executable >"$log" 2>&1; then
+    # LOCKSTEP_VM_PREBUILT=1: take the static binaries as they are (a bisect or bench loop).
+    if [ "${LOCKSTEP_VM_PREBUILT-}" = 1 ] && [ -x "$vm_static_dir/release/lockstep" ]; then :
+    elif ! swift build -c release --scratch-path "$vm_static_dir" -Xswiftc -static-executable >"$log" 2>&1; then
         tail -n 30 "$log" >&2; say "static build failed (full log: $log)"; return 1
     fi
     mkdir -p "$out"
@@ -215,8 +225,8 @@ vm_main() {
         fi
     fi
     if [ -z "$guestdir" ]; then
-        # No record: name the run after the kernel as far as the console tells.
-        local rel; rel=$(grep -a -m1 -oE 'Linux version [^ ]+' "$console" | awk '{print $3}')
+        # No record: name the run after the release the image announces.
+        local rel; rel=$(vm_image_release "$image")
         guestdir=$results/${rel:-$label}/vm-$(date -u +%Y%m%dT%H%M%SZ)-$$
         mkdir -p "$guestdir"
     fi
@@ -266,4 +276,25 @@ vm_kvm_works() {
     [ -w /dev/kvm ] || return 1
     timeout -k 2 20 qemu-system-x86_64 -accel kvm -m 256M -display none -monitor none -nodefaults -no-reboot \
         -serial stdio -kernel "$1" -append "console=ttyS0 panic=-1" </dev/null 2>/dev/null | grep -q -m1 'Linux version'
+}
+
+# bench: the VM verdict's cost (boot + whole suite, build and initramfs cached) for each
+# Debian kernel already in the cache; nothing is downloaded for it.
+vm_bench() {
+    local d pkg any=0
+    for d in "$vm_cache"/kernels/*/.complete; do
+        [ -f "$d" ] || continue
+        pkg=$(basename "$(dirname "$d")"); any=1
+        local out secs boot suite status
+        out=$(vm_main --kernel "$pkg" 2>&1 >/dev/null)
+        local dir; dir=$(sed -n 's/^run.sh: vm: results in //p' <<<"$out" | tail -1)
+        secs=$(sed -n 's/^seconds=//p' "$dir/vm.env" 2>/dev/null); status=$(sed -n 's/^status=//p' "$dir/vm.env" 2>/dev/null)
+        boot=$(sed -n 's/^lockstep-guest: end .*boot=\([0-9.]*\)s.*/\1/p' "$dir/console.log" 2>/dev/null)
+        suite=$(sed -n 's/^guest_suite_seconds=//p' "$dir/vm.env" 2>/dev/null)
+        printf 'VM verdict %-36s %6ss (boot %ss + suite %ss in the guest; %s)   target <= 60 s  %s\n' \
+            "$pkg" "${secs:-?}" "${boot:-?}" "${suite:-?}" "${status:-no verdict}" \
+            "$(awk -v s="${secs:-999}" 'BEGIN{print (s <= 60) ? "ok" : "OVER"}')"
+    done
+    [ $any = 1 ] || echo "VM verdict: no kernel cached under $vm_cache/kernels (./run.sh vm --kernel 6.1 fetches one)"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (TCG shares them)"
 }

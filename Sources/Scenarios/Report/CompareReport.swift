@@ -11,6 +11,9 @@ public struct ComparedRun: Sendable {
         public var verdict: Verdict
         public var reason: String
         public var divergences: [Divergence]
+        public init(id: String, verdict: Verdict, reason: String, divergences: [Divergence]) {
+            self.id = id; self.verdict = verdict; self.reason = reason; self.divergences = divergences
+        }
     }
 
     public var kernelRelease: String
@@ -170,7 +173,7 @@ public struct CompareReport: Sendable {
             h1{font-size:20px}h2{font-size:16px;margin-top:28px}
             table{border-collapse:collapse;margin:8px 0}
             th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
-            th{background:#f3f3f3}td.v{text-align:center;font-weight:600;width:8em}
+            th{background:#f3f3f3;white-space:nowrap}td.v{text-align:center;font-weight:600;white-space:nowrap}
             .PASS{background:#d9f2d9;color:#145214}.FAIL{background:#f8d0d0;color:#7a0b0b}
             .XFAIL{background:#fde9c8;color:#7a4a00}.SKIP{background:#e8e8e8;color:#555}
             .ERROR,.KERNEL-ERROR,.HANG,.NO-BOOT,.NO-RESULT{background:#e7c6f0;color:#4b0a5c}
