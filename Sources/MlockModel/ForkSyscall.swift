@@ -56,6 +56,14 @@ extension KernelModel {
                 a += pageSize
             }
         }
+        // The child's page tables: copied ones (PMD mappings stay PMD mappings,
+        // copy_huge_pmd; the huge zero page too), none where nothing was copied.
+        hugeZero = hugeZero.filter { b in vmas.contains { $0.contains(b) && $0.anonVma != nil } }
+        pteTables = Set(ptes.compactMap { a, p in
+            if hugeZero.contains(block(a)) { return nil }
+            if let id = p.folioID, folios[id]?.pmdMapped == true { return nil }
+            return block(a)
+        })
         // dup_mmap()/mm_init(): locked_vm 0, and def_flags lose VM_LOCKED_MASK
         // (mm->def_flags = current->mm->def_flags & VM_INIT_DEF_MASK): MCL_FUTURE is
         // not inherited.

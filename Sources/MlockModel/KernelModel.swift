@@ -52,14 +52,17 @@ public struct ProcessSetup: Sendable {
     /// The NUMA nodes, on a machine with two or more nodes with memory; nil on one node
     /// (node 0).
     public var numa: NUMANodes?
+    /// The THP settings in force while the scenario runs (read by the live layer).
+    public var thp: THPSettings
     public init(foreign: [ForeignVMA], memlockSoft: UInt64, memlockHard: UInt64, capIpcLock: Bool,
                 fileReadAheadKB: UInt64 = 128, capSysResource: Bool = true, capSetuid: Bool = true,
-                uid: UInt32 = 0, settings: [Setting] = [], numa: NUMANodes? = nil) {
+                uid: UInt32 = 0, settings: [Setting] = [], numa: NUMANodes? = nil, thp: THPSettings = .disabled) {
         self.foreign = foreign; self.memlockSoft = memlockSoft
         self.memlockHard = memlockHard; self.capIpcLock = capIpcLock
         self.fileReadAheadKB = fileReadAheadKB
         self.capSysResource = capSysResource; self.capSetuid = capSetuid; self.uid = uid
         self.settings = settings; self.numa = numa
+        self.thp = thp
     }
 }
 
@@ -113,6 +116,12 @@ public struct KernelModel: Sendable {
     var objects: [Int: BackingObject] = [:]
     var objectForSlot: [Int: Int] = [:]
     var counters = Counters()
+    /// THP settings (scenario input) and the page-table state THPs depend on: PMD blocks
+    /// (2 MiB-aligned addresses) that have a PTE table (pmd_none is false: no PMD THP can
+    /// be faulted there), and those mapped by the huge zero page.
+    let thp: THPSettings
+    var pteTables: Set<UInt64> = []
+    var hugeZero: Set<UInt64> = []
 
     /// ra->ra_pages for regular files (read_ahead_kb / 4).
     let readAroundPages: UInt64
@@ -158,6 +167,7 @@ public struct KernelModel: Sendable {
             case let .compactUnevictableAllowed(on): compactUnevictableAllowed = on
             }
         }
+        self.thp = setup.thp
         for f in setup.foreign.sorted(by: { $0.start < $1.start }) where f.end > f.start {
             var flags = VMFlags(prot: f.prot)
             if f.special { flags.insert(.special) }

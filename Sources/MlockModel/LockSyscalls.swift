@@ -102,14 +102,7 @@ extension KernelModel {
         }
         if newFlags.contains(.locked) && old.contains(.locked) { return j }
         // mlock_vma_pages_range(): lru_add_drain(); walk_page_range(); lru_add_drain().
-        for a in presentPTEs(start, end) {
-            guard case let .folio(id)? = ptes[a] else { continue }   // the zero page is skipped
-            if newFlags.contains(.locked) {
-                mlockFolio(id)
-            } else if !planted.contains(.munlockKeepsPagesMlocked) {
-                munlockFolio(id, otherLockedMapping: profile == .pre518 && mappedLockedElsewhere(id, except: nil))
-            }
-        }
+        mlockWalk(indexContaining(start) ?? j, start, end, lock: newFlags.contains(.locked))
         return indexContaining(start) ?? j
     }
 

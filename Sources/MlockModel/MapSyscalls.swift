@@ -158,6 +158,7 @@ extension KernelModel {
         // shm_close() of each SysV VMA removed: the last detach of a removed segment
         // destroys it.
         for oid in closedSegments { destroySegmentIfDetached(oid) }
+        dropUnusedPageTables()
     }
 
     /// The last VMA of a MAP_SHARED|MAP_ANONYMOUS mapping is gone: its shmem file is

@@ -4,7 +4,7 @@
 // Everything here is a deliberately small copy of the kernel structures that decide
 // what /proc/PID/smaps, status, pagemap+kpageflags, meminfo and vmstat show:
 //   vm_area_struct -> VMA, pte -> PTE, struct folio -> Folio, address_space -> BackingObject.
-// Only order-0 folios are modelled (scope v1).
+// Folios are small, or large (anonymous THPs and mTHPs: LargeFolios.swift).
 
 /// Linux x86_64 user address space limit with 4-level paging (TASK_SIZE_MAX).
 let taskSize: UInt64 = (1 << 47) - pageSize
@@ -113,9 +113,11 @@ struct VMA: Sendable {
 
 /// What a present page-table entry maps.
 enum PTE: Hashable, Sendable {
-    /// The shared zero page (read fault of private anonymous memory).
+    /// The shared zero page (read fault of private anonymous memory), or a page of the
+    /// huge zero page (KernelModel.hugeZero says which blocks).
     case zero
     case folio(Int)
+    var folioID: Int? { if case let .folio(id) = self { return id }; return nil }
 }
 
 struct Folio: Sendable {
@@ -123,15 +125,27 @@ struct Folio: Sendable {
     /// folio of `file` at `index` that stays in the cache when unmapped.
     var anon: Bool
     var file: FileRef?
+    /// Page-cache index, or for an anonymous folio the linear page index of the address
+    /// it was made at (folio->index: vma->vm_pgoff + (addr - vm_start) >> PAGE_SHIFT);
+    /// a page of a large folio is subpage `vma.index(of: addr) - index`.
     var index: UInt64
-    /// Addresses of the PTEs mapping it (its rmap); count = mapcount.
+    /// Folio order: 1 << order pages (0 for a small folio).
+    var order = 0
+    /// Mapped by a PMD in the live address space (a PMD-mapped THP); otherwise its
+    /// pages are mapped by PTEs.
+    var pmdMapped = false
+    var nr: Int64 { 1 << Int64(order) }
+    var large: Bool { order > 0 }
+    /// Addresses of the pages mapping it (its rmap; for a PMD-mapped THP every page of
+    /// the PMD); for a small folio count = mapcount.
     var maps: Set<UInt64> = []
     var mlocked = false        // PG_mlocked
     var unevictable = false    // PG_unevictable (on the unevictable "LRU")
     var mlockCount = 0         // folio->mlock_count
     /// Mappings of the folio in parked address spaces (the processes not acting now, see
-    /// Processes.swift), and how many of those are in VM_LOCKED VMAs. They do not change
-    /// while parked; they count in the mapcount and keep the folio alive.
+    /// Processes.swift), and how many of those are in VM_LOCKED VMAs; a large folio counts
+    /// one per parked address space. They do not change while parked; they count in the
+    /// mapcount and keep the folio alive.
     var frozenMaps = 0
     var frozenLockedMaps = 0
     /// A hugetlb folio (one 2 MiB page mapped by 512 of the model's PTEs): never on an
@@ -139,7 +153,8 @@ struct Folio: Sendable {
     var hugetlb = false
     /// The NUMA node its memory is on.
     var node = 0
-    /// folio_mapcount() over every mm: the active process's PTEs and the parked ones.
+    /// folio_mapcount() over every mm: the active process's PTEs and the parked ones
+    /// (for a large folio: whether any page is mapped, used as "mapped at all").
     var mapcount: Int { maps.count + frozenMaps }
     /// No PTE anywhere maps it.
     var unmapped: Bool { mapcount == 0 }

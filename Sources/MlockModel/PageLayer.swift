@@ -20,16 +20,16 @@ extension KernelModel {
         guard var f = folios[id] else { return }
         if !f.mlocked {
             f.mlocked = true
-            counters.mlocked += 1
-            counters.pgMlocked += 1
+            counters.mlocked += f.nr
+            counters.pgMlocked += f.nr
         }
         if f.unevictable {
             f.mlockCount += 1
         } else {
             f.unevictable = true
             f.mlockCount = 1
-            counters.unevictable += 1
-            counters.pgCulled += 1
+            counters.unevictable += f.nr
+            counters.pgCulled += f.nr
         }
         folios[id] = f
     }
@@ -42,10 +42,10 @@ extension KernelModel {
         f.mlocked = true
         f.unevictable = true
         f.mlockCount = 1
-        counters.mlocked += 1
-        counters.pgMlocked += 1
-        counters.unevictable += 1
-        counters.pgCulled += 1
+        counters.mlocked += f.nr
+        counters.pgMlocked += f.nr
+        counters.unevictable += f.nr
+        counters.pgCulled += f.nr
         folios[id] = f
     }
 
@@ -62,7 +62,7 @@ extension KernelModel {
         if profile == .pre518 {
             guard f.mlocked else { return }
             if otherLockedMapping {
-                counters.pgMlocked += 1
+                counters.pgMlocked += f.nr
                 return
             }
             f.mlockCount = 0
@@ -72,15 +72,15 @@ extension KernelModel {
         }
         if f.mlocked {
             f.mlocked = false
-            counters.mlocked -= 1
-            counters.pgMunlocked += 1
+            counters.mlocked -= f.nr
+            counters.pgMunlocked += f.nr
         }
         // folio_evictable() is checked after PG_mlocked is cleared: a folio of an
         // unevictable mapping (SHM_LOCK, ramfs, secretmem) stays on the unevictable list.
         if f.unevictable && !mappingUnevictable(f) {
             f.unevictable = false
-            counters.unevictable -= 1
-            counters.pgRescued += 1
+            counters.unevictable -= f.nr
+            counters.pgRescued += f.nr
         }
         folios[id] = f
     }
@@ -123,10 +123,10 @@ extension KernelModel {
     mutating func freeFolio(_ id: Int) {
         guard let f = folios[id] else { return }
         if f.mlocked {
-            counters.mlocked -= 1
-            counters.pgCleared += 1
+            counters.mlocked -= f.nr
+            counters.pgCleared += f.nr
         }
-        if f.unevictable { counters.unevictable -= 1 }
+        if f.unevictable { counters.unevictable -= f.nr }
         folios[id] = nil
     }
 
@@ -147,10 +147,11 @@ extension KernelModel {
     mutating func mapNewAnonFolio(at addr: UInt64, vmaIndex i: Int) {
         anonVmaPrepare(i)
         let id = newID()
-        var f = Folio(anon: true, file: nil, index: 0, maps: [addr])
+        var f = Folio(anon: true, file: nil, index: vmas[i].index(of: addr), maps: [addr])
         f.node = allocationNode(vmas[i])
         folios[id] = f
         ptes[addr] = .folio(id)
+        pteTables.insert(block(addr))
         if isMlockVMA(vmas[i]) { mlockNewFolio(id) }
     }
 
@@ -159,11 +160,26 @@ extension KernelModel {
     /// its last mapping (after the munlock: tlb flush drains the mlock batch first, so
     /// unevictable_pgs_cleared stays 0).
     mutating func unmapPTE(at addr: UInt64, vma: VMA) {
-        guard let pte = ptes.removeValue(forKey: addr) else { return }
-        guard case let .folio(id) = pte else { return }
-        folios[id]?.maps.remove(addr)
-        if isMlockVMA(vma) {
-            munlockFolio(id, otherLockedMapping: profile == .pre518 && mappedLockedElsewhere(id, except: addr))
+        unmapPTEs([addr], vma: vma)
+    }
+
+    /// Removes a batch of PTEs mapping one folio (zap_present_folio_ptes ->
+    /// folio_remove_rmap_ptes): one munlock_vma_folio for the whole batch.
+    mutating func unmapPTEs(_ addrs: [UInt64], vma: VMA) {
+        guard let first = addrs.first, case let .folio(id)? = ptes[first] else {
+            for a in addrs { ptes[a] = nil }
+            return
+        }
+        for a in addrs {
+            ptes[a] = nil
+            folios[id]?.maps.remove(a)
+        }
+        // Before 6.7 PTE mappings of a large folio were not munlocked (munlock_vma_page
+        // only for `compound || !PageTransCompound`); a PMD mapping always.
+        let f = folios[id]
+        let counted = f.map { !$0.large || $0.pmdMapped || profile.mlocksPTEMappedLargeFolios } ?? false
+        if isMlockVMA(vma) && counted {
+            munlockFolio(id, otherLockedMapping: profile == .pre518 && mappedLockedElsewhere(id, except: first))
         }
         if let f = folios[id], f.anon, f.unmapped { freeFolio(id) }
     }
@@ -179,9 +195,16 @@ extension KernelModel {
     }
 
     /// zap_page_range over [start, end) (munmap, MADV_DONTNEED[_LOCKED]).
+    /// A PMD-mapped THP only partly inside the range has its PMD split first
+    /// (zap_pmd_range -> __split_huge_pmd); one wholly inside goes at once (zap_huge_pmd),
+    /// and PTEs mapping consecutive pages of one large folio go in one batch.
     mutating func zap(_ start: UInt64, _ end: UInt64) {
-        for a in presentPTEs(start, end) {
-            if let i = indexContaining(a) { unmapPTE(at: a, vma: vmas[i]) }
+        splitPMDs(cutBy: start, end)
+        for batch in pteBatches(presentPTEs(start, end)) {
+            if let i = indexContaining(batch[0]) { unmapPTEs(batch, vma: vmas[i]) }
+        }
+        for block in Array(hugeZero) where block >= pageDown(start) && block + pmdSize <= end {
+            hugeZero.remove(block)
         }
     }
 
@@ -248,12 +271,14 @@ extension KernelModel {
         let v = vmas[i]
         if v.flags.contains(.hugetlb) { hugetlbFault(addr, vmaIndex: i); return .ok }
         if v.isPrivateAnon {
+            if faultLarge(addr, vmaIndex: i, write: write) { return .ok }
             switch ptes[addr] {
             case nil:
                 if write {
                     mapNewAnonFolio(at: addr, vmaIndex: i)          // do_anonymous_page
                 } else {
                     ptes[addr] = .zero                              // zero page, no anon_vma
+                    pteTables.insert(block(addr))
                 }
             case .zero?:
                 if write { ptes[addr] = nil; mapNewAnonFolio(at: addr, vmaIndex: i) }  // wp_page_copy
@@ -262,8 +287,11 @@ extension KernelModel {
                 // another (parked) process still holds a reference, so wp_can_reuse_anon_folio()
                 // refuses and wp_page_copy() gives this mm a new folio; the old one stays
                 // mapped (and, in a locked parent VMA, mlocked) in the parent.
+                // A PMD-mapped THP is split first (do_huge_pmd_wp_page -> __split_huge_pmd,
+                // VM_FAULT_FALLBACK), then the one page is copied into a small folio.
                 if write, let f = folios[id], f.frozenMaps > 0 {
-                    unmapPTE(at: addr, vma: v)
+                    if f.pmdMapped { splitPMD(block(addr)) }
+                    unmapPTE(at: addr, vma: vmas[i])
                     mapNewAnonFolio(at: addr, vmaIndex: i)
                 }
             }

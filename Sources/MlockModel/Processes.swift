@@ -33,6 +33,11 @@ struct AddressSpace: Sendable {
     var capSetuid: Bool
     var uid: UInt32
     var objectForSlot: [Int: Int]
+    /// Page-table state for large folios: blocks with a PTE table, blocks mapped by the
+    /// huge zero page, and the large folios this mm maps by a PMD.
+    var pteTables: Set<UInt64> = []
+    var hugeZero: Set<UInt64> = []
+    var pmdFolios: Set<Int> = []
 }
 
 extension KernelModel {
@@ -66,17 +71,40 @@ extension KernelModel {
     var activeSpace: AddressSpace {
         AddressSpace(vmas: vmas, ptes: ptes, lockedVM: lockedVM, defFlags: defFlags, memlockSoft: memlockSoft,
                      memlockHard: memlockHard, capIpcLock: capIpcLock, capSysResource: capSysResource,
-                     capSetuid: capSetuid, uid: uid, objectForSlot: objectForSlot)
+                     capSetuid: capSetuid, uid: uid, objectForSlot: objectForSlot,
+                     pteTables: pteTables, hugeZero: hugeZero,
+                     pmdFolios: Set(ptes.values.compactMap { $0.folioID }.filter { folios[$0]?.pmdMapped == true }))
+    }
+
+    /// The mappings of the active mm as its folios count them: one per page of a small
+    /// folio; one per large folio (whole or part), locked when any of its pages here is
+    /// in an mlock VMA. Freezing and unfreezing use the same count.
+    func activeMappingCounts() -> [Int: (maps: Int, locked: Int)] {
+        var out: [Int: (maps: Int, locked: Int)] = [:]
+        for (addr, pte) in ptes {
+            guard case let .folio(id) = pte, let f = folios[id] else { continue }
+            let locked = indexContaining(addr).map { isMlockVMA(vmas[$0]) } ?? false
+            var c = out[id] ?? (0, 0)
+            if f.large {
+                c.maps = 1
+                if locked { c.locked = 1 }
+            } else {
+                c.maps += 1
+                if locked { c.locked += 1 }
+            }
+            out[id] = c
+        }
+        return out
     }
 
     /// Folds the active process's PTEs into its folios as frozen mappings.
     mutating func freezeActiveMappings() {
+        for (id, c) in activeMappingCounts() {
+            folios[id]?.frozenMaps += c.maps
+            folios[id]?.frozenLockedMaps += c.locked
+        }
         for (addr, pte) in ptes {
-            guard case let .folio(id) = pte, var f = folios[id] else { continue }
-            f.maps.remove(addr)
-            f.frozenMaps += 1
-            if let i = indexContaining(addr), isMlockVMA(vmas[i]) { f.frozenLockedMaps += 1 }
-            folios[id] = f
+            if case let .folio(id) = pte { folios[id]?.maps.remove(addr) }
         }
     }
 
@@ -92,13 +120,15 @@ extension KernelModel {
         memlockSoft = s.memlockSoft; memlockHard = s.memlockHard; capIpcLock = s.capIpcLock
         capSysResource = s.capSysResource; capSetuid = s.capSetuid; uid = s.uid
         objectForSlot = s.objectForSlot
+        pteTables = s.pteTables; hugeZero = s.hugeZero
+        for id in folios.keys where folios[id]!.large { folios[id]!.pmdMapped = s.pmdFolios.contains(id) }
         active = p
+        for (id, c) in activeMappingCounts() {
+            folios[id]?.frozenMaps -= c.maps
+            folios[id]?.frozenLockedMaps -= c.locked
+        }
         for (addr, pte) in ptes {
-            guard case let .folio(id) = pte, var f = folios[id] else { continue }
-            f.frozenMaps -= 1
-            if let i = indexContaining(addr), isMlockVMA(vmas[i]) { f.frozenLockedMaps -= 1 }
-            f.maps.insert(addr)
-            folios[id] = f
+            if case let .folio(id) = pte { folios[id]?.maps.insert(addr) }
         }
         recomputeFrozenFiles()
     }
@@ -148,6 +178,8 @@ extension KernelModel {
             unmapRange(v.start, v.end)
         }
         ptes = [:]
+        pteTables = []
+        hugeZero = []
         lockedVM = 0
         defFlags = []
         exited.insert(active)

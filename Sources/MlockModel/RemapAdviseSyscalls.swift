@@ -184,6 +184,18 @@ extension KernelModel {
         dst.end = r.newAddr + r.newLen
         dst.pgoff = src.pgoff &+ ((r.addr - src.start) >> pageShift)
         if src.isPrivateAnon && src.anonVma == nil { dst.pgoff = r.newAddr >> pageShift }
+        // move_page_tables(): a PMD moves whole only when source and destination are
+        // both PMD-aligned over the whole block; otherwise it is split first.
+        if (r.addr &- r.newAddr) & (pmdSize - 1) != 0 {
+            var b = block(r.addr)
+            while b < r.addr + r.oldLen { splitPMD(b); b += pmdSize }
+        } else {
+            splitPMDs(cutBy: r.addr, r.addr + r.oldLen)
+        }
+        for b in Array(hugeZero) where b >= r.addr && b < r.addr + r.oldLen {
+            hugeZero.remove(b)
+            hugeZero.insert(b - r.addr + r.newAddr)
+        }
         // Move the PTEs and their rmap entries.
         var moved: [(UInt64, PTE)] = []
         for a in presentPTEs(r.addr, r.addr + r.oldLen) {
@@ -192,6 +204,9 @@ extension KernelModel {
         for (old, p) in moved {
             let new = old - r.addr + r.newAddr
             ptes[new] = p
+            if !hugeZero.contains(block(new)), !(p.folioID.flatMap { folios[$0]?.pmdMapped } ?? false) {
+                pteTables.insert(block(new))
+            }
             if case let .folio(id) = p {
                 folios[id]?.maps.remove(old)
                 folios[id]?.maps.insert(new)
@@ -225,7 +240,7 @@ extension KernelModel {
     /// are mlock eras, so `.largeFolio` (6.7 on) is taken to mean the host's mremap;
     /// 6.7-6.15 kernels have neither (TODO: a finer profile or a kernel version).
     /// 6.17 on: MREMAP_FIXED without resize moves every VMA of the range (remap_move).
-    var hasMultiVMAMove: Bool { profile == .largeFolio }
+    var hasMultiVMAMove: Bool { profile == .largeFolio || profile == .rmapLargeFolio }
 
     /// Pages of the VMAs that are VM_LOCKED now.
     var lockedPagesOfVMAs: UInt64 { vmas.reduce(0) { $0 + ($1.flags.contains(.locked) ? $1.pages : 0) } }
@@ -348,8 +363,10 @@ extension KernelModel {
         case 102:                                             // MADV_GUARD_INSTALL
             if v.flags.contains(.locked) || v.flags.contains(.special) { return (Err.EINVAL, i) }
             return (0, i)                                     // TODO: guard markers not modelled
+        case UAPI.MADV_COLLAPSE:
+            return (collapse(i, start, end), indexContaining(start) ?? i)
         default:
-            return (0, i)   // MADV_COLLAPSE, GUARD_REMOVE, HWPOISON, SOFT_OFFLINE: not modelled
+            return (0, i)   // GUARD_REMOVE, HWPOISON, SOFT_OFFLINE: not modelled
         }
         // madvise_update_vma(): unchanged flags -> nothing; else vma_modify_flags().
         if newFlags == v.flags { return (0, i) }

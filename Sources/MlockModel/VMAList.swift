@@ -38,6 +38,9 @@ extension KernelModel {
     mutating func split(_ i: Int, at a: UInt64) -> Int {
         let v = vmas[i]
         precondition(a > v.start && a < v.end && offsetInPage(a) == 0)
+        // vma_adjust_trans_huge() -> split_huge_pmd_if_needed(): a boundary inside a
+        // PMD mapping splits it first, while the VMA still has its old flags.
+        if a & (pmdSize - 1) != 0 { splitPMD(block(a)) }
         var lower = v, upper = v
         lower.end = a
         upper.start = a

@@ -18,6 +18,7 @@ extension KernelModel {
         for v in vmas where Arena.contains(v.start) {
             var rss: UInt64 = 0
             var pssLocked: UInt64 = 0
+            var anonHuge: UInt64 = 0
             let locked = v.flags.contains(.locked)
             var a = v.start
             while a < v.end {
@@ -25,15 +26,41 @@ extension KernelModel {
                 case nil:
                     pages[a] = .absent
                 case .zero?:
-                    pages[a] = PageView(present: true, zero: true)
+                    // The huge zero folio: KPF_ZERO_PAGE and KPF_THP, head and tails.
+                    if hugeZero.contains(block(a)) {
+                        let head = a == block(a)
+                        pages[a] = PageView(present: true, zero: true, thp: true, head: head, tail: !head)
+                    } else {
+                        pages[a] = PageView(present: true, zero: true)
+                    }
                 case let .folio(id)?:
                     let f = folios[id]!
-                    pages[a] = PageView(present: true, zero: false, mlocked: f.mlocked, unevictable: f.unevictable)
-                    // smaps_hugetlb_range counts hugetlb pages in *_Hugetlb, not in Rss.
-                    if f.hugetlb { break }
+                    if f.hugetlb {
+                        // A hugetlb page: compound (KPF_HUGE, head/tail by position), never
+                        // on an LRU or mlocked. smaps_hugetlb_range counts it in *_Hugetlb,
+                        // not in Rss.
+                        let head = a == block(a)
+                        pages[a] = PageView(present: true, zero: false, mlocked: f.mlocked, unevictable: f.unevictable,
+                                            head: head, tail: !head)
+                        break
+                    }
+                    if f.large {
+                        // stable_page_flags(): KPF_THP for any large anon folio, head/tail by
+                        // position; PG_mlocked/PG_unevictable on every page, or on the head
+                        // only on older kernels (kpageflagsShowFolioFlagsOnTails).
+                        let k = subpage(f, at: a) ?? -1
+                        let shown = k == 0 || profile.kpageflagsShowFolioFlagsOnTails
+                        pages[a] = PageView(present: true, zero: false, mlocked: shown && f.mlocked,
+                                            unevictable: shown && f.unevictable, thp: true, head: k == 0, tail: k > 0)
+                        if f.pmdMapped && a == block(a) && v.isPrivateAnon { anonHuge += pmdSize }
+                    } else {
+                        pages[a] = PageView(present: true, zero: false, mlocked: f.mlocked, unevictable: f.unevictable)
+                    }
                     rss += pageSize
                     if locked {
-                        let mapcount = UInt64(max(f.mapcount, 1))
+                        // Per page: mapcount of this page (its live mapping plus the frozen
+                        // address spaces' ones), smaps_account() -> folio_precise_page_mapcount.
+                        let mapcount = UInt64(max(f.large ? 1 + f.frozenMaps : f.mapcount, 1))
                         var pss = pageSize << 12
                         if mapcount >= 2 { pss /= mapcount }
                         pssLocked += pss
@@ -43,7 +70,7 @@ extension KernelModel {
             }
             out.append(VMAView(start: v.start, end: v.end, prot: v.flags.prot, shared: v.isShared,
                                locked: locked, rssKB: rss >> 10, lockedKB: (pssLocked >> 12) >> 10,
-                               advice: Self.advice(v.flags)))
+                               advice: Self.advice(v.flags), anonHugeKB: anonHuge >> 10))
         }
         return StepView(result: result, vmas: out, vmLckKB: lockedVM * (pageSize >> 10),
                         pages: pages, counters: counters)

@@ -330,10 +330,14 @@ public struct VMAView: Hashable, Sendable, CustomStringConvertible {
     /// The madvise-set VmFlags mnemonics among `VMAView.adviceMnemonics`, sorted ("hg",
     /// "dc", ...): a madvise that returned 0 must have set them.
     public var advice: [String]
+    /// smaps AnonHugePages, in kB: anonymous folios mapped by a PMD (PTE-mapped large
+    /// folios do not count).
+    public var anonHugeKB: UInt64
     public init(start: UInt64, end: UInt64, prot: Prot, shared: Bool, locked: Bool, rssKB: UInt64, lockedKB: UInt64,
-                advice: [String] = []) {
+                advice: [String] = [], anonHugeKB: UInt64 = 0) {
         self.start = start; self.end = end; self.prot = prot; self.shared = shared
         self.locked = locked; self.rssKB = rssKB; self.lockedKB = lockedKB; self.advice = advice
+        self.anonHugeKB = anonHugeKB
     }
     /// VmFlags that madvise sets and smaps prints (show_smap_vma_flags): VM_HUGEPAGE hg,
     /// VM_NOHUGEPAGE nh, VM_DONTCOPY dc, VM_DONTDUMP dd, VM_WIPEONFORK wf, VM_SEQ_READ sr,
@@ -342,6 +346,7 @@ public struct VMAView: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let s = String(start, radix: 16), e = String(end, radix: 16)
         return "\(s)-\(e) \(prot)\(shared ? "s" : "p")\(locked ? " lo" : "")\(advice.map { " " + $0 }.joined()) Rss=\(rssKB)kB Locked=\(lockedKB)kB"
+            + (anonHugeKB > 0 ? " AnonHugePages=\(anonHugeKB)kB" : "")
     }
 }
 
@@ -354,8 +359,17 @@ public struct PageView: Hashable, Sendable {
     public var mlocked: Bool
     /// KPF_UNEVICTABLE (bit 18).
     public var unevictable: Bool
-    public init(present: Bool, zero: Bool = false, mlocked: Bool = false, unevictable: Bool = false) {
+    /// KPF_THP (bit 22): the page belongs to a large anonymous (or LRU) folio of any
+    /// order, PMD-sized or not, or to the huge zero folio.
+    public var thp: Bool
+    /// KPF_COMPOUND_HEAD (15) / KPF_COMPOUND_TAIL (16): first page / other pages of a
+    /// large folio.
+    public var head: Bool
+    public var tail: Bool
+    public init(present: Bool, zero: Bool = false, mlocked: Bool = false, unevictable: Bool = false,
+                thp: Bool = false, head: Bool = false, tail: Bool = false) {
         self.present = present; self.zero = zero; self.mlocked = mlocked; self.unevictable = unevictable
+        self.thp = thp; self.head = head; self.tail = tail
     }
     public static let absent = PageView(present: false)
     /// One letter for page maps: '.' absent, 'z' zero page, 'p' present, 'u' unevictable
@@ -428,4 +442,53 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     /// 6.7 on: large folios wholly inside a locked range are mlocked, folios crossing
     /// its edge are not.
     case largeFolio = "6.7"
+    /// 6.18 on: as 6.7, and an rmap add that maps a whole large folio into a VM_LOCKED
+    /// VMA mlocks it (so a PMD split inside a locked VMA keeps the folio mlocked).
+    case rmapLargeFolio = "6.18"
+
+    /// mlock_pte_range() mlocks a PTE-mapped large folio wholly inside the walked range
+    /// and mapped by it entirely (6.7, dc68badcede4 "mm: mlock: update mlock_pte_range
+    /// to handle large folio"); before, PTE-mapped pieces of a compound page were skipped.
+    public var mlocksPTEMappedLargeFolios: Bool { self == .largeFolio || self == .rmapLargeFolio }
+    /// __folio_add_anon_rmap/__folio_add_file_rmap mlock a large folio when the call
+    /// maps all of it (`folio_nr_pages(folio) == nr_pages`; Kiryl Shutsemau, "mm/rmap:
+    /// mlock large folios ...", 2025, seen on 6.18); before, only small folios.
+    public var rmapMlocksWholeLargeFolio: Bool { self == .rmapLargeFolio }
+    /// kpageflags reports a large folio's PG_mlocked / PG_unevictable on every page
+    /// (stable_page_flags() reads the folio's flags since its folio rewrite); older
+    /// kernels (6.1 measured) show them on the head page only.
+    /// TODO(profile): the rewrite is between 6.1 and 6.12; 6.7/6.8 may still be head-only.
+    public var kpageflagsShowFolioFlagsOnTails: Bool { self == .largeFolio || self == .rmapLargeFolio }
 }
+
+/// How a transparent huge page size is enabled (sysfs `enabled` files).
+public enum THPMode: String, Hashable, Sendable, Codable {
+    case always, madvise, never
+    /// hugepages-<size>kB/enabled only: follow the top-level `enabled`.
+    case inherit
+}
+
+/// The machine's THP settings for anonymous memory, an input of the model (the live
+/// layer reads them from /sys/kernel/mm/transparent_hugepage; the model never does).
+public struct THPSettings: Hashable, Sendable {
+    /// transparent_hugepage/enabled: always, madvise or never.
+    public var enabled: THPMode
+    /// hugepages-<size>kB/enabled by folio order (x86_64: 2 = 16 kB ... 9 = 2 MiB, the PMD
+    /// order). A missing order is never used.
+    public var anonOrders: [Int: THPMode]
+    /// transparent_hugepage/use_zero_page: a read fault on a range where a PMD THP could
+    /// be made maps the huge zero page.
+    public var useZeroPage: Bool
+    public init(enabled: THPMode, anonOrders: [Int: THPMode], useZeroPage: Bool = true) {
+        self.enabled = enabled; self.anonOrders = anonOrders; self.useZeroPage = useZeroPage
+    }
+    /// No THP anywhere: every folio is order 0 (the model's behaviour before THPs).
+    public static let disabled = THPSettings(enabled: .never, anonOrders: [:])
+    /// The defaults of most distributions with `madvise`: PMD THPs for MADV_HUGEPAGE
+    /// ranges only, no mTHP.
+    public static let madvise = THPSettings(enabled: .madvise, anonOrders: [pmdOrder: .inherit])
+}
+
+/// HPAGE_PMD_ORDER on x86_64 (2 MiB folios).
+public let pmdOrder = 9
+public let pmdSize: UInt64 = pageSize << UInt64(pmdOrder)

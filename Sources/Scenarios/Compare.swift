@@ -144,7 +144,9 @@ extension StepComparison {
     }
 
     static func smaps(_ vmas: [VMAView]) -> String {
-        vmas.isEmpty ? "(none)" : vmas.map { "Rss=\($0.rssKB) Locked=\($0.lockedKB)" }.joined(separator: ", ")
+        vmas.isEmpty ? "(none)" : vmas.map {
+            "Rss=\($0.rssKB) Locked=\($0.lockedKB)" + ($0.anonHugeKB > 0 ? " AnonHugePages=\($0.anonHugeKB)" : "")
+        }.joined(separator: ", ")
     }
 
     /// The pages of `mine` that differ from `other`, as "A+0x3000 M" items; equal maps
@@ -158,11 +160,19 @@ extension StepComparison {
             let same = exact ? a == b : a.present == b.present
             if !same {
                 total += 1
-                if diffs.count < 8 { diffs.append("\(Arena.describe(k)) \(exact ? a.glyph : (a.present ? "p" : "."))") }
+                if diffs.count < 8 { diffs.append("\(Arena.describe(k)) \(exact ? String(a.glyph) + a.compoundTag : (a.present ? "p" : "."))") }
             }
         }
         if total == 0 { return "\(keys.count) pages as expected" }
         return diffs.joined(separator: " ") + (total > diffs.count ? " (+\(total - diffs.count) more)" : "")
+    }
+}
+
+extension PageView {
+    /// The large-folio flags for divergence lines: "" for a small page, else "/thp",
+    /// "/head", "/tail" as kpageflags shows them.
+    var compoundTag: String {
+        (thp ? "/thp" : "") + (head ? "/head" : "") + (tail ? "/tail" : "")
     }
 }
 

@@ -89,6 +89,9 @@ public final class LiveRunner: @unchecked Sendable {
     let lockBudget: UInt64
     /// The local and another node, on a machine with two nodes with memory or more.
     let numa: NUMANodes?
+    /// $LOCKSTEP_THP=never: every THP size is set to `never` while a THP scenario runs
+    /// (to see the THP scenarios skip when the kernel makes no huge page).
+    let forcedTHPNever: Bool
 
     /// A global divergence must reproduce identically before it is reported; a
     /// scenario whose global counters moved differently is run again, at most this often.
@@ -138,6 +141,26 @@ public final class LiveRunner: @unchecked Sendable {
         defer { probeAgent.kill() }
         environment.features = try KernelFeatures.probe(agent: probeAgent, release: release)
         environment.simulated = options.simulate
+        forcedTHPNever = Sys.environment("LOCKSTEP_THP") == "never"
+    }
+
+    /// Writes the scenario's THP settings (and the forced `never`) through the journal;
+    /// returns the paths written, for `restoreTHP`.
+    func applyTHP(_ s: Scenario) throws -> [String] {
+        guard s.requirements.contains(.thp) else { return [] }
+        var written: [String] = []
+        var values: [(String, String)] = s.thpSettings.map { ($0.file, $0.value) }
+        if forcedTHPNever { values += THPSysfs.enabledFiles().map { ($0, "never") } }
+        for (file, value) in values {
+            let path = THPSysfs.base + "/" + file
+            try SettingsJournal.shared.set(path, to: value)
+            written.append(path)
+        }
+        return written
+    }
+
+    func restoreTHP(_ paths: [String]) {
+        for p in Set(paths) { try? SettingsJournal.shared.restore(p) }
     }
 
     /// Runs one scenario; never throws: setup failures become `.error` results.
@@ -167,6 +190,13 @@ public final class LiveRunner: @unchecked Sendable {
             return ScenarioResult(id: scenario.id, verdict: .skip, reason: why)
         }
         defer { settings.restore() }
+        let written: [String]
+        do {
+            written = try applyTHP(scenario)
+        } catch {
+            return ScenarioResult(id: scenario.id, verdict: .error, reason: "cannot write THP settings: \(error)")
+        }
+        defer { restoreTHP(written) }
         var previous: [Divergence]?
         var attempt = 0
         while true {
@@ -231,6 +261,13 @@ public final class LiveRunner: @unchecked Sendable {
             let n = environment.memoryNodes.count
             return "needs 2 NUMA nodes, host has \(n)"
         }
+        if s.requirements.contains(.thp) {
+            if !THPSysfs.available { return "the kernel has no transparent huge pages (no \(THPSysfs.base))" }
+            if !environment.root { return "needs root (writes THP settings)" }
+            for t in s.thpSettings where (try? readWholeFile(THPSysfs.base + "/" + t.file)) == nil {
+                return "the kernel has no \(THPSysfs.base)/\(t.file)"
+            }
+        }
         let need = s.maxLockableBytes + (1 << 20)
         if need > lockBudget {
             return "would lock up to \(need >> 20) MiB, more than a quarter of MemAvailable (\(lockBudget >> 20) MiB)"
@@ -256,7 +293,7 @@ public final class LiveRunner: @unchecked Sendable {
                                                     special: $0.special, locked: $0.locked) },
             memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock,
             fileReadAheadKB: readAheadKB, capSysResource: start.capSysResource, capSetuid: start.capSetuid,
-            uid: start.uid, settings: scenario.settings, numa: numa))
+            uid: start.uid, settings: scenario.settings, numa: numa, thp: THPSysfs.read()))
         model.planted = options.planted
 
         let pageLayer: PageLayer = environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact
@@ -311,6 +348,11 @@ public final class LiveRunner: @unchecked Sendable {
                 }
             }
             try settle()
+            if let expect = step.expectsFolios, let o = observers[target],
+               let why = try missingFolios(expect, o, observedResult) {
+                return (ScenarioResult(id: scenario.id, verdict: .skip,
+                                       reason: "step \(i) \(label): \(why)"), false)
+            }
             let states = try observers.map { try $0?.read() }
             let globalAfter = try counters.read()
             let foreignAfter = try foreignPages(states)
@@ -401,6 +443,27 @@ public final class LiveRunner: @unchecked Sendable {
         }
         return (ScenarioResult(id: scenario.id, verdict: .pass, reason: notes.joined(separator: "; "),
                                checks: comparison.checks), false)
+    }
+
+    /// Why the kernel did not make the large folios the step exists for, or nil when it
+    /// did: every page of the range present in a large folio (KPF_THP) of the expected
+    /// order (a head page every 2^order pages, tails between).
+    func missingFolios(_ e: LargeFolioExpectation, _ observer: ProcessObserver, _ result: OpResult) throws -> String? {
+        let pages = try observer.pages.read(start: e.addr, pages: Int(e.pages))
+        let nr = 1 << e.order
+        let size = e.order == pmdOrder ? "PMD THP (2 MiB)" : "\((4 << e.order)) kB folio"
+        var small = 0, wrongShape = 0, absent = 0
+        for (k, p) in pages.enumerated() {
+            if !p.present { absent += 1; continue }
+            if !p.thp || p.zeroPage { small += 1; continue }
+            if p.compoundHead != (k % nr == 0) || p.compoundTail != (k % nr != 0) { wrongShape += 1 }
+        }
+        if small == 0 && absent == 0 && wrongShape == 0 { return nil }
+        let thp = THPSysfs.read()
+        let setting = "enabled=\(thp.enabled.rawValue), \(e.order == pmdOrder ? "hugepages-2048kB" : "hugepages-\(4 << e.order)kB")=\(thp.anonOrders[e.order]?.rawValue ?? "absent")"
+        return "the kernel made no \(size) at \(Arena.describe(e.addr)) (\(e.pages) pages: \(small) small, \(absent) absent, "
+            + "\(wrongShape) in folios of another order; call returned \(result); \(setting)\(forcedTHPNever ? ", forced by LOCKSTEP_THP=never" : ""))"
+            + ": THP could not be made, nothing to check"
     }
 
     func settle() throws {

@@ -53,7 +53,8 @@ final class ProcessObserver {
             if Arena.contains(e.start) {
                 arena.append(VMAView(start: e.start, end: e.end, prot: prot, shared: e.shared,
                                      locked: e.isLocked, rssKB: e.rssKB, lockedKB: e.lockedKB,
-                                     advice: e.vmFlags.intersection(VMAView.adviceMnemonics).sorted()))
+                                     advice: e.vmFlags.intersection(VMAView.adviceMnemonics).sorted(),
+                                     anonHugeKB: e.anonHugePagesKB))
             } else if e.path != "[vsyscall]" {  // the gate area is not a VMA of the mm
                 foreign.append(ForeignMapping(start: e.start, end: e.end, prot: prot,
                                               special: !e.vmFlags.isDisjoint(with: Self.specialFlags),
@@ -93,7 +94,8 @@ final class ProcessObserver {
                 let range = try pages.read(start: start, pages: n)
                 for p in range {
                     out[p.address] = p.present
-                        ? PageView(present: true, zero: p.zeroPage, mlocked: p.mlocked, unevictable: p.unevictable)
+                        ? PageView(present: true, zero: p.zeroPage, mlocked: p.mlocked, unevictable: p.unevictable,
+                                   thp: p.thp, head: p.compoundHead, tail: p.compoundTail)
                         : .absent
                 }
             } else {

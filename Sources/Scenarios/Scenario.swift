@@ -14,6 +14,29 @@ public enum Requirement: String, Hashable, Sendable, Codable {
     case memfdSecret
     /// Two or more NUMA nodes with memory (move_pages and mbind to another node).
     case numaNodes
+    /// Transparent huge pages: /sys/kernel/mm/transparent_hugepage exists (CONFIG_
+    /// TRANSPARENT_HUGEPAGE) and the suite may write its settings (root).
+    case thp
+}
+
+/// A THP sysfs setting a scenario needs while it runs, relative to
+/// /sys/kernel/mm/transparent_hugepage ("hugepages-64kB/enabled" = "always"). The runner
+/// writes it through the SettingsJournal before the scenario and restores it after.
+public struct THPSetting: Hashable, Sendable {
+    public var file: String
+    public var value: String
+    public init(_ file: String, _ value: String) { self.file = file; self.value = value }
+}
+
+/// What a step must have made in the kernel for the scenario to mean anything: large
+/// folios of `order` over [addr, addr + pages). When the kernel made none (THP disabled,
+/// or no huge page could be allocated), the scenario is skipped saying so: it never
+/// passes or fails on small pages.
+public struct LargeFolioExpectation: Hashable, Sendable {
+    public var addr: UInt64
+    public var pages: UInt64
+    public var order: Int
+    public init(addr: UInt64, pages: UInt64, order: Int) { self.addr = addr; self.pages = pages; self.order = order }
 }
 
 /// One step: an op, the process that makes it, and a short note saying why it is there.
@@ -23,6 +46,8 @@ public struct Step: Sendable {
     /// The scenario's process that makes the call: 0 is the first, each fork adds the
     /// next. nil: the newest living process (the child after a fork).
     public var process: Int?
+    /// Large folios the step must have made (checked on the kernel before comparing).
+    public var expectsFolios: LargeFolioExpectation?
     public init(_ op: Op, _ note: String = "", process: Int? = nil) {
         self.op = op; self.note = note; self.process = process
     }
@@ -43,6 +68,8 @@ public struct Scenario: Sendable {
     /// the settings journal) before the first op and restores them after the last, and
     /// the model is told them. Empty: the machine's settings, untouched.
     public var settings: [Setting]
+    /// THP settings written for the scenario (and restored after it).
+    public var thpSettings: [THPSetting] = []
 
     public init(id: String, summary: String, covers: [String] = [], requirements: Set<Requirement> = [],
                 settings: [Setting] = [], steps: [Step]) {
@@ -85,6 +112,13 @@ public struct KnownDivergence: Sendable {
 }
 
 public extension Scenario {
+    /// The same scenario, with THP settings written while it runs.
+    func with(_ settings: THPSetting...) -> Scenario {
+        var s = self
+        s.thpSettings += settings
+        return s
+    }
+
     /// The same scenario, marked with a known kernel divergence.
     func knownKernelBug(_ k: KnownDivergence) -> Scenario {
         var s = self
@@ -139,6 +173,11 @@ public struct ScenarioBuilder {
         process = p
         body(&self)
         process = saved
+    }
+
+    /// The last step must have made large folios of `order` over `r` (else: skip).
+    public mutating func expectFolios(_ r: Region, order: Int = pmdOrder) {
+        steps[steps.count - 1].expectsFolios = LargeFolioExpectation(addr: r.addr, pages: r.pages, order: order)
     }
 
     // Conveniences that read like the syscalls.

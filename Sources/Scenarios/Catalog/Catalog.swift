@@ -22,6 +22,7 @@ public enum Catalog {
         + SysV.scenarios
         + Files.scenarios
         + Migration.scenarios
+        + THP.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
