@@ -10,9 +10,9 @@
 // ASSUMPTIONS (true for lockstep's agent on the lab VM, worth checking elsewhere):
 // - One scenario process, no fork: every folio's mapcount is its number of PTEs here,
 //   anon_vma chains are singular, an anonymous folio has at most one locked mapping.
-// - Order-0 folios only: THP disabled or "madvise" (scenarios do not MADV_HUGEPAGE),
-//   shmem huge=never, and regular-file page cache in small folios. MADV_HUGEPAGE and
-//   MADV_COLLAPSE only change VMA flags in the model.
+// - Large folios for private anonymous memory only (LargeFolios.swift); shmem
+//   (shmem_enabled=never) and regular-file page cache are small folios: scenarios with
+//   shmem THPs or large page-cache folios are not modelled yet (see LARGE FOLIOS).
 // - fault_around_bytes = 64 KiB (16 pages). Regular files read around a missed fault
 //   with ProcessSetup.fileReadAheadKB (do_sync_mmap_readahead); the mmap_miss cut-off
 //   (MMAP_LOTSAMISS) is not modelled. MADV_WILLNEED caches the whole range.
@@ -60,3 +60,62 @@
 // locked_vm on ONFAULT->full, mlock2/MCL_ONFAULT absence before 4.4, MCL_ONFAULT alone
 // being accepted before 5.x, pre-5.18 populate mlocking fault-around pages only when
 // GUP visits them.
+
+// LARGE FOLIOS (LargeFolios.swift). The THP settings are an input (ProcessSetup.thp, read
+// by the runner from /sys/kernel/mm/transparent_hugepage), never read by the model.
+// Rules, with their source (Linux 6.18 unless said) and how they were checked:
+// - Eligibility: __thp_vma_allowable_orders() per size: always | madvise+VM_HUGEPAGE |
+//   inherit (top-level always, or madvise+VM_HUGEPAGE); VM_NOHUGEPAGE none;
+//   thp_vma_suitable_order(): the aligned range inside the VMA, pgoff aligned.
+// - Faults: PMD order when pmd_none (no page table in the block: KernelModel.pteTables,
+//   dropped by free_pgtables when no VMA covers the block): a read maps the huge zero
+//   page (vmf_anon_prepare first: the VMA gets an anon_vma), a write makes a THP
+//   (do_huge_pmd_anonymous_page); a write to the huge zero page makes a THP
+//   (do_huge_zero_wp_pmd, 6.12+?: TODO(profile) older kernels split it and copy one
+//   page). Below the PMD, only write faults on absent pages allocate mTHPs
+//   (alloc_anon_folio: the highest allowed order whose aligned range has no PTE); the
+//   agent's write touch loads first, so it maps the small zero page and copies one
+//   page: mTHPs come from MADV_POPULATE_WRITE or mlock's populate. A new large folio in
+//   a VM_LOCKED VMA is mlocked whole (folio_add_lru_vma -> mlock_new_folio).
+// - mlock_folio()/munlock_folio() count folio_nr_pages() in NR_MLOCK, the LRU sizes and
+//   every unevictable_pgs_* event; a large folio flushes the mlock batch at once.
+// - mlock_pte_range() (mm/mlock.c): a PMD-mapped THP is (m)unlocked whole (the huge zero
+//   page skipped); PTEs go in folio_mlock_step() batches; allow_mlock_munlock() always
+//   allows munlock, and mlocks a large folio only if folio_within_range(folio, vma,
+//   start, end) for the walk's [start, end) within one page table and the batch maps
+//   all of it (6.7: dc68badcede4). 5.18-6.6 skipped PTE-mapped compound pages both ways
+//   (`!PageTransCompound`); zap of their PTEs did not munlock either.
+// - rmap (mm/rmap.c): folio_remove_rmap_* -> munlock_vma_folio() for any folio in a
+//   VM_LOCKED VMA; an rmap add mlocks a large folio only when the call maps all of it
+//   (`folio_nr_pages(folio) == nr_pages`, Kiryl Shutsemau 2025: profile 6.18). Before,
+//   only small folios were mlocked on rmap add.
+// - PMD split (__split_huge_pmd_locked): folio_add_anon_rmap_ptes(all 512) then
+//   folio_remove_rmap_pmd(). In a locked VMA: 6.18 net unchanged (mlock_count +1 -1),
+//   5.18-6.17 munlocked, pre-5.18 clear_page_mlock (cleared; unverified here, no such
+//   kernel). A VMA split inside a PMD (split_huge_pmd_if_needed) happens while the VMA
+//   still has its old flags; then munlock of one page munlocks the whole folio through
+//   the walk, munmap through the zapped PTE. The folio stays large (deferred split).
+//   Measured on 6.18.44: mprotect of one page of a locked THP keeps all 512 MLOCKED;
+//   munlock/munmap of one page leaves MLOCKED=0, VmLck 2044 kB.
+// - Re-locking one page of such a folio does not mlock it (the walk's range is that
+//   page): the folio stays unmlocked in a fully VM_LOCKED VMA until reclaim's
+//   folio_referenced_one() restores the mlock ("eventually"). On this host (no swap)
+//   anonymous memory is never scanned, so that is not observable here (see README).
+// - MADV_COLLAPSE (mm/khugepaged.c): works whatever the sysfs settings (not with
+//   VM_NOHUGEPAGE; a block with no page -> EINVAL); the old small folios are put back
+//   (lru_add batch) and unmapped (munlock batch) page by page, batches of 31 flushing in
+//   step; the last n % 31 munlocks are flushed by the new THP's mlock_new_folio while
+//   their pages wait in the lru_add batch: stranded, then rescued (measured: 496
+//   munlocked + 16 stranded for 512 pages).
+// - fork: the child's PMD copy stays a PMD (copy_huge_pmd); a write splits the child's
+//   PMD and copies one page (do_huge_pmd_wp_page fallback). A frozen parent maps a
+//   large folio whole (partial parent mappings are not modelled).
+// - kpageflags: KPF_THP on every page of a large anon folio (any order) and of the huge
+//   zero folio (with KPF_ZERO_PAGE), COMPOUND_HEAD/TAIL by position; MLOCKED and
+//   UNEVICTABLE on every page from the folio rewrite of stable_page_flags(), on the head
+//   only before (6.1 measured): KernelProfile.kpageflagsShowFolioFlagsOnTails.
+// - smaps: AnonHugePages counts PMD-mapped anonymous folios only; Locked is the PSS of
+//   each page (folio_precise_page_mapcount: the live mapping plus frozen ones).
+// Not modelled: shmem THPs (shmem_enabled), large page-cache folios, khugepaged's own
+// collapses (scan_sleep_millisecs 10 s: a scenario never lasts that long), mremap of a
+// THP to a misaligned address beyond splitting, deferred split by the shrinker.

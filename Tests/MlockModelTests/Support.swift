@@ -12,11 +12,12 @@ struct Proc {
 
     init(profile: KernelProfile = .largeFolio, soft: UInt64 = UAPI.RLIM_INFINITY,
          hard: UInt64 = UAPI.RLIM_INFINITY, cap: Bool = true, foreign: [ForeignVMA] = [],
-         readAheadKB: UInt64 = 128, settings: [Setting] = [], numa: NUMANodes? = nil) {
+         readAheadKB: UInt64 = 128, settings: [Setting] = [], numa: NUMANodes? = nil,
+         thp: THPSettings = .disabled) {
         model = KernelModel(profile: profile,
                             setup: ProcessSetup(foreign: foreign, memlockSoft: soft, memlockHard: hard,
                                                 capIpcLock: cap, fileReadAheadKB: readAheadKB,
-                                                settings: settings, numa: numa))
+                                                settings: settings, numa: numa, thp: thp))
     }
 
     @discardableResult
@@ -66,9 +67,9 @@ func madvise(_ addr: UInt64, _ pages: UInt64, _ advice: Int32) -> Op { .madvise(
 
 /// A VMAView written out by hand.
 func vma(_ start: UInt64, _ end: UInt64, _ prot: Prot = .rw, shared: Bool = false, locked: Bool = false,
-         rss: UInt64 = 0, lockedKB: UInt64 = 0, advice: [String] = []) -> VMAView {
+         rss: UInt64 = 0, lockedKB: UInt64 = 0, advice: [String] = [], anonHuge: UInt64 = 0) -> VMAView {
     VMAView(start: start, end: end, prot: prot, shared: shared, locked: locked, rssKB: rss, lockedKB: lockedKB,
-            advice: advice)
+            advice: advice, anonHugeKB: anonHuge)
 }
 
 /// A MAP_DROPPABLE VMA: the kernel adds VM_WIPEONFORK and VM_DONTDUMP (smaps `wf dd`).

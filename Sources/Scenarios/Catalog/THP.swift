@@ -106,7 +106,7 @@ enum THP {
             b.munmap(m)
         },
         Scenario("thp.pmd.fork-child-cow",
-                 "fork with a locked THP: the child's copy of the PMD is unlocked yet its pages show PG_mlocked (the parent's lock), AnonHugePages 2048 kB; the child's write splits its PMD and copies one page; the child's mlock cannot mlock the folio (two batches), and its munlock drops the parent's mlock_count (undercount: the folio is munlocked though the parent still locks it)",
+                 "fork with a locked THP: the child's copy of the PMD is unlocked yet its pages show PG_mlocked (the parent's lock), AnonHugePages 2048 kB; the child's write splits its PMD and copies one page; the child's mlock copies the other 511 (populate's write faults) into mlocked small pages, and the first copy out of its locked VMA munlocks the parent's folio (mlock_count 1 -> 0: an undercount)",
                  covers: ["digest/P-41"], requires: [.pageLayer, .thp]) { b in
             let m = hugeRegion(&b)
             b.touch(m)
@@ -114,8 +114,8 @@ enum THP {
             b.mlock(m)
             b.step(.fork, "child: unlocked VMA, PMD copied (copy_huge_pmd), pages still mlocked by the parent")
             b.touch(m.sub(3, 1), "COW: PMD split in the child, page 3 copied into a new small page")
-            b.mlock(m, "small copy mlocked; the large folio is mapped by two batches: not mlocked again")
-            b.munlock(m, "munlock is allowed on a partly mapped folio: mlock_count 1 -> 0, munlocked")
+            b.mlock(m, "walk: the copy mlocked, the folio (two batches) not; populate copies the rest: the first COW munlocks the folio")
+            b.munlock(m, "the 512 small copies munlocked")
             b.munmap(m)
             // TODO(fork): COW in the parent after fork needs the parent-goes-on fork
             // model (another helper's work); only the child's side is covered here.
