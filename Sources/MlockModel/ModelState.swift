@@ -153,6 +153,9 @@ struct Folio: Sendable {
     var hugetlb = false
     /// The NUMA node its memory is on.
     var node = 0
+    /// For a large folio: how many parked address spaces map each of its pages (by
+    /// subpage), for the per-page mapcount smaps' PSS uses.
+    var frozenPageMaps: [Int64: Int] = [:]
     /// folio_mapcount() over every mm: the active process's PTEs and the parked ones
     /// (for a large folio: whether any page is mapped, used as "mapped at all").
     var mapcount: Int { maps.count + frozenMaps }

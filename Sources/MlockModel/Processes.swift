@@ -104,7 +104,9 @@ extension KernelModel {
             folios[id]?.frozenLockedMaps += c.locked
         }
         for (addr, pte) in ptes {
-            if case let .folio(id) = pte { folios[id]?.maps.remove(addr) }
+            guard case let .folio(id) = pte, let f = folios[id] else { continue }
+            folios[id]?.maps.remove(addr)
+            if f.large, let k = subpage(f, at: addr) { folios[id]?.frozenPageMaps[k, default: 0] += 1 }
         }
     }
 
@@ -128,7 +130,12 @@ extension KernelModel {
             folios[id]?.frozenLockedMaps -= c.locked
         }
         for (addr, pte) in ptes {
-            if case let .folio(id) = pte { folios[id]?.maps.insert(addr) }
+            guard case let .folio(id) = pte, let f = folios[id] else { continue }
+            folios[id]?.maps.insert(addr)
+            if f.large, let k = subpage(f, at: addr) {
+                let n = (f.frozenPageMaps[k] ?? 1) - 1
+                folios[id]?.frozenPageMaps[k] = n > 0 ? n : nil
+            }
         }
         recomputeFrozenFiles()
     }

@@ -60,7 +60,8 @@ extension KernelModel {
                     if locked {
                         // Per page: mapcount of this page (its live mapping plus the frozen
                         // address spaces' ones), smaps_account() -> folio_precise_page_mapcount.
-                        let mapcount = UInt64(max(f.large ? 1 + f.frozenMaps : f.mapcount, 1))
+                        let k = f.large ? subpage(f, at: a) ?? 0 : 0
+                        let mapcount = UInt64(max(f.large ? 1 + (f.frozenPageMaps[k] ?? 0) : f.mapcount, 1))
                         var pss = pageSize << 12
                         if mapcount >= 2 { pss /= mapcount }
                         pssLocked += pss

@@ -235,3 +235,18 @@ func mthpInsideALockedRangeIsMlockedFrom67AndOneStraddlingItsEdgeNever(_ profile
     p.run(munlock(A, T))
     #expect(p.counters == counts(pgMlocked: 1024, pgMunlocked: 1024, culled: 1024, rescued: 1024))
 }
+
+@Test func forkedParentsCOWOfOnePageMunlocksTheWholeFolioItStillLocks() {
+    var p = lockedTHP(.rmapLargeFolio)
+    p.run(.fork)
+    // The parent writes page 3: PMD split in its locked VMA (6.18: count 1 -> 2 -> 1),
+    // a new small mlocked copy, and the old page's removal munlocks the folio (1 -> 0).
+    #expect(p.model.apply(write(A + 3 * P, 1), process: 0) == ret(1))
+    #expect(p.counters == counts(mlocked: 1, unevictable: 1, pgMlocked: 513, pgMunlocked: 512,
+                                 culled: 513, rescued: 512))
+    let parent = p.model.view(result: .ok, process: 0)!
+    #expect(parent.pages[A + 3 * P] == mlockedPage)
+    #expect(parent.pages[A] == thpHead)
+    // The parent's Locked: page 3 its own (4 kB), the other 511 shared with the child (2 kB).
+    #expect(parent.vmas == [vma(A, A + T * P, locked: true, rss: 2048, lockedKB: 1026)])
+}

@@ -117,8 +117,20 @@ enum THP {
             b.mlock(m, "walk: the copy mlocked, the folio (two batches) not; populate copies the rest: the first COW munlocks the folio")
             b.munlock(m, "the 512 small copies munlocked")
             b.munmap(m)
-            // TODO(fork): COW in the parent after fork needs the parent-goes-on fork
-            // model (another helper's work); only the child's side is covered here.
+        },
+        Scenario("thp.pmd.fork-parent-cow",
+                 "fork with a locked THP, then the parent writes one page: its PMD splits inside its locked VMA (the folio stays mlocked on 6.18), the page is copied into a new mlocked small page, and removing the old page from the locked VMA munlocks the whole folio, though the parent still maps and locks its other 511 pages (reclaim would restore it)",
+                 covers: ["digest/P-41", "digest/P-27"], requires: [.pageLayer, .thp]) { b in
+            let m = hugeRegion(&b)
+            b.touch(m)
+            b.expectFolios(m)
+            b.mlock(m)
+            b.step(.fork, "child: unlocked PMD copy; both map every page")
+            b.inProcess(0) { b in
+                b.touch(m.sub(3, 1), "parent's COW: PMD split in a VM_LOCKED VMA, one page copied, the folio munlocked")
+                b.munlock(m, "the parent's small copy munlocked; the folio already is")
+            }
+            b.munmap(m, "the child unmaps its copy")
         },
     ]
 
