@@ -75,7 +75,9 @@ import MlockModel
     #expect(p.run(.map(addr: A, length: hugePageSize, prot: .rw, backing: .privateAnon, flags: [.hugetlb, .locked])) == ok(A))
     #expect(p.vmas == [vma(A, A + hugePageSize, rss: 0)])            // no lo, Rss 0
     #expect(p.vmLck == 0)
-    #expect(p.pages(A, n).allSatisfy { $0 == plain })
+    // A compound page: head, then tails (kpageflags COMPOUND_HEAD/TAIL), never mlocked.
+    #expect(p.page(A) == PageView(present: true, head: true))
+    #expect(p.pages(A + P, n - 1).allSatisfy { $0 == PageView(present: true, tail: true) })
     #expect(p.counters == Counters())
     #expect(p.run(mlock(A, n)) == .ok)
     #expect(p.vmas == [vma(A, A + hugePageSize, rss: 0)])
@@ -88,7 +90,7 @@ import MlockModel
     p.run(.map(addr: A, length: hugePageSize, prot: .rw, backing: .privateAnon, flags: [.hugetlb]))
     #expect(p.page(A) == absent)
     p.run(mlock(A, 1))                                                // one page asked, 2 MiB mapped
-    #expect(p.page(A + hugePageSize - P) == plain)
+    #expect(p.page(A + hugePageSize - P) == PageView(present: true, tail: true))
     #expect(p.vmLck == 0)
 }
 
