@@ -16,17 +16,25 @@ import MlockModel
 ///   then mlock()ed. 6.7 on, mlock_pte_range() mlocks a large folio wholly inside the
 ///   range and mapped by one page table ("support large folio for mlock", Yin Fengwei);
 ///   before, it skipped every PTE-mapped compound page.
+/// - `splitKeepsMlock`: a THP mlocked while PMD-mapped, then mprotect()ed on one page
+///   (the VMA split splits the PMD inside the locked VMA). 6.18 on, the rmap add of the
+///   512 PTEs maps the whole folio into a VM_LOCKED VMA and mlocks it (Kiryl Shutsemau,
+///   "mm/rmap: mlock large folios ...", folio_nr_pages(folio) == nr_pages) before the PMD's
+///   removal munlocks it: it stays mlocked; 5.18-6.17 munlock it, pre-5.18 clears it.
 ///
 /// It takes a few milliseconds (one 2 MiB THP fault). A discriminator that cannot be
 /// read (no THP could be made) is nil with the reason in `notes`.
 public struct ProfileProbe: Codable, Sendable, Equatable {
     public var fileFaultMlocked: Bool?
     public var pteMappedTHPMlocked: Bool?
+    public var splitKeepsMlock: Bool?
     public var notes: [String]
     public var milliseconds: Double
 
-    public init(fileFaultMlocked: Bool?, pteMappedTHPMlocked: Bool?, notes: [String] = [], milliseconds: Double = 0) {
+    public init(fileFaultMlocked: Bool?, pteMappedTHPMlocked: Bool?, splitKeepsMlock: Bool? = nil,
+                notes: [String] = [], milliseconds: Double = 0) {
         self.fileFaultMlocked = fileFaultMlocked; self.pteMappedTHPMlocked = pteMappedTHPMlocked
+        self.splitKeepsMlock = splitKeepsMlock
         self.notes = notes; self.milliseconds = milliseconds
     }
 
@@ -35,6 +43,7 @@ public struct ProfileProbe: Codable, Sendable, Equatable {
         KernelProfile.allCases.filter { p in
             if let f = fileFaultMlocked, f != Self.expectsFileFaultMlocked(p) { return false }
             if let t = pteMappedTHPMlocked, t != Self.expectsPTEMappedTHPMlocked(p) { return false }
+            if let k = splitKeepsMlock, k != Self.expectsSplitKeepsMlock(p) { return false }
             return true
         }
     }
@@ -46,12 +55,14 @@ public struct ProfileProbe: Codable, Sendable, Equatable {
     }
 
     public static func expectsFileFaultMlocked(_ p: KernelProfile) -> Bool { p != .pre518 }
-    public static func expectsPTEMappedTHPMlocked(_ p: KernelProfile) -> Bool { p == .largeFolio }
+    public static func expectsPTEMappedTHPMlocked(_ p: KernelProfile) -> Bool { p.mlocksPTEMappedLargeFolios }
+    public static func expectsSplitKeepsMlock(_ p: KernelProfile) -> Bool { p.rmapMlocksWholeLargeFolio }
 
     /// "file fault mlocked: yes, PTE-mapped THP mlocked: no" (or "not read").
     public var summary: String {
         func yn(_ b: Bool?) -> String { b.map { $0 ? "yes" : "no" } ?? "not read" }
-        return "file fault in ONFAULT range mlocked: \(yn(fileFaultMlocked)), PTE-mapped THP mlocked: \(yn(pteMappedTHPMlocked))"
+        return "file fault in ONFAULT range mlocked: \(yn(fileFaultMlocked)), PTE-mapped THP mlocked: \(yn(pteMappedTHPMlocked)), "
+            + "locked THP split by mprotect stays mlocked: \(yn(splitKeepsMlock))"
     }
 
     // MARK: - running it
@@ -69,7 +80,8 @@ public struct ProfileProbe: Codable, Sendable, Equatable {
         var notes: [String] = []
         let file = fileFault(agent, flags, &notes)
         let thp = pteMappedTHP(agent, flags, &notes)
-        return ProfileProbe(fileFaultMlocked: file, pteMappedTHPMlocked: thp, notes: notes,
+        let split = lockedSplit(agent, flags, &notes)
+        return ProfileProbe(fileFaultMlocked: file, pteMappedTHPMlocked: thp, splitKeepsMlock: split, notes: notes,
                             milliseconds: Double(Kernel.monotonicNanoseconds() - t0) / 1e6)
     }
 
@@ -120,6 +132,32 @@ public struct ProfileProbe: Codable, Sendable, Equatable {
         }
         // 6.1 marks only the head page; read the head.
         return first.mlocked
+    }
+
+    static let splitAt = Arena.base + (4 << 20)   // 2 MiB aligned, apart from the others
+
+    static func lockedSplit(_ agent: Agent, _ flags: PageFlagsReader, _ notes: inout [String]) -> Bool? {
+        let rw = UInt64(Prot.rw.rawValue)
+        let mapFlags = UInt64(UInt32(bitPattern: MAP_PRIVATE | MAP_ANONYMOUS | LS_MAP_FIXED_NOREPLACE))
+        guard ok(try? agent.call(LS_MMAP, [splitAt, thpSize, rw, mapFlags, UInt64.max, 0])),
+              ok(try? agent.call(LS_MADVISE, [splitAt, thpSize, UInt64(UAPI.MADV_HUGEPAGE)])),
+              ok(try? agent.call(LS_TOUCH, [splitAt, pageSize, 1])),
+              ok(try? agent.call(LS_MLOCK, [splitAt, thpSize])) else {
+            notes.append("split discriminator: mmap/madvise/touch/mlock failed")
+            return nil
+        }
+        guard let head = try? flags.read(start: splitAt, pages: 1).first, head.present, head.thp, head.compoundHead,
+              head.mlocked else {
+            notes.append("split discriminator: no mlocked THP was made")
+            return nil
+        }
+        // The VMA split at page 1 splits the PMD while the VMA is still VM_LOCKED.
+        guard ok(try? agent.call(LS_MPROTECT, [splitAt + pageSize, pageSize, UInt64(Prot.read.rawValue)])),
+              let after = try? flags.read(start: splitAt, pages: 1).first, after.pfn == head.pfn, after.thp else {
+            notes.append("split discriminator: mprotect failed or the folio changed")
+            return nil
+        }
+        return after.mlocked
     }
 }
 

@@ -8,16 +8,16 @@ let release618 = Profiles.choose(release: "6.18.44-fc-v782")
 let release61 = Profiles.choose(release: "6.1.0-56-amd64")
 
 @Test func aConclusiveProbeThatAgreesGivesNoWarning() {
-    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true)
-    #expect(probe.profile == .largeFolio)
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true, splitKeepsMlock: true)
+    #expect(probe.profile == .rmapLargeFolio)
     let d = Profiles.decide(release: "6.18.44", byRelease: release618, probe: probe, probeUnavailable: nil, forced: nil)
-    #expect(d.profile == .largeFolio)
+    #expect(d.profile == .rmapLargeFolio)
     #expect(d.warning == nil)
 }
 
 @Test func aProbeThatDisagreesWinsAndWarns() {
     // A 6.1 kernel with the large-folio mlock backported would show this.
-    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true)
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true, splitKeepsMlock: false)
     let d = Profiles.decide(release: "6.1.0", byRelease: release61, probe: probe, probeUnavailable: nil, forced: nil)
     #expect(release61.0 == .mlockCount)
     #expect(d.profile == .largeFolio)
@@ -27,7 +27,7 @@ let release61 = Profiles.choose(release: "6.1.0-56-amd64")
 @Test func aProbeWithoutTHPLeavesTheReleaseToChooseWhenConsistent() {
     let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: nil, notes: ["no THP"])
     #expect(probe.profile == nil)
-    #expect(probe.consistent == [.mlockCount, .largeFolio])
+    #expect(probe.consistent == [.mlockCount, .largeFolio, .rmapLargeFolio])
     let d = Profiles.decide(release: "6.1.0", byRelease: release61, probe: probe, probeUnavailable: nil, forced: nil)
     #expect(d.profile == .mlockCount)
     #expect(d.warning == nil)
@@ -38,27 +38,38 @@ let release61 = Profiles.choose(release: "6.1.0-56-amd64")
     #expect(e.warning != nil)
 }
 
+@Test func aLockedTHPThatStaysMlockedThroughAPMDSplitMeans618() {
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true, splitKeepsMlock: true)
+    #expect(probe.profile == .rmapLargeFolio)
+    let kernel617 = Profiles.choose(release: "6.17.1")
+    #expect(kernel617.0 == .largeFolio)
+    let d = Profiles.decide(release: "6.17.1", byRelease: kernel617, probe: probe, probeUnavailable: nil, forced: nil)
+    #expect(d.profile == .rmapLargeFolio)
+    #expect(d.warning != nil)
+}
+
 @Test func aFileFaultThatIsNotMlockedMeansBefore518() {
     let probe = ProfileProbe(fileFaultMlocked: false, pteMappedTHPMlocked: false)
     #expect(probe.profile == .pre518)
 }
 
 @Test func forcingKeepsTheProbeAndReleaseInTheReason() {
-    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true)
+    let probe = ProfileProbe(fileFaultMlocked: true, pteMappedTHPMlocked: true, splitKeepsMlock: true)
     let d = Profiles.decide(release: "6.18", byRelease: release618, probe: probe, probeUnavailable: nil, forced: .mlockCount)
     #expect(d.profile == .mlockCount)
-    #expect(d.reason.hasPrefix("forced by --profile (uname and probe give 6.7)"))
+    #expect(d.reason.hasPrefix("forced by --profile (uname and probe give 6.18)"))
 }
 
 @Test func noProbeFallsBackToTheReleaseAndSaysWhy() {
     let d = Profiles.decide(release: "6.18", byRelease: release618, probe: nil, probeUnavailable: "not root", forced: nil)
-    #expect(d.profile == .largeFolio)
+    #expect(d.profile == .rmapLargeFolio)
     #expect(d.reason.contains("probe not run: not root"))
 }
 
 @Test(arguments: KernelProfile.allCases)
 func theProbeTableNamesEachProfileByItsOwnFindings(_ p: KernelProfile) {
     let probe = ProfileProbe(fileFaultMlocked: ProfileProbe.expectsFileFaultMlocked(p),
-                             pteMappedTHPMlocked: ProfileProbe.expectsPTEMappedTHPMlocked(p))
+                             pteMappedTHPMlocked: ProfileProbe.expectsPTEMappedTHPMlocked(p),
+                             splitKeepsMlock: ProfileProbe.expectsSplitKeepsMlock(p))
     #expect(probe.profile == p)
 }
