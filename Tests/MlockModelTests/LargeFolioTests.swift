@@ -22,6 +22,12 @@ func lockedTHP(_ profile: KernelProfile) -> Proc {
     return p
 }
 
+/// A VMA of a MADV_HUGEPAGE'd region (smaps VmFlags `hg`).
+func hvma(_ start: UInt64, _ end: UInt64, locked: Bool = false, rss: UInt64 = 0, lockedKB: UInt64 = 0,
+          anonHuge: UInt64 = 0) -> VMAView {
+    vma(start, end, locked: locked, rss: rss, lockedKB: lockedKB, advice: ["hg"], anonHuge: anonHuge)
+}
+
 let thpHead = PageView(present: true, thp: true, head: true)
 let thpTail = PageView(present: true, thp: true, tail: true)
 let mlockedHead = PageView(present: true, mlocked: true, unevictable: true, thp: true, head: true)
@@ -34,7 +40,7 @@ let mlockedTail = PageView(present: true, mlocked: true, unevictable: true, thp:
     #expect(p.run(write(A + 7 * P, 1)) == ret(1))
     #expect(p.pages(A, 2) == [thpHead, thpTail])
     #expect(p.page(A + (T - 1) * P) == thpTail)
-    #expect(p.vmas == [vma(A, A + T * P, rss: 2048, anonHuge: 2048)])
+    #expect(p.vmas == [hvma(A, A + T * P, rss: 2048, anonHuge: 2048)])
     #expect(p.run(mlock(A, T)) == .ok)
     #expect(p.pages(A, 2) == [mlockedHead, mlockedTail])
     #expect(p.counters == counts(mlocked: 512, unevictable: 512, pgMlocked: 512, culled: 512))
@@ -71,7 +77,7 @@ let mlockedTail = PageView(present: true, mlocked: true, unevictable: true, thp:
     p.run(read(A, 1))
     #expect(p.page(A) == PageView(present: true, zero: true, thp: true, head: true))
     #expect(p.page(A + 9 * P) == PageView(present: true, zero: true, thp: true, tail: true))
-    #expect(p.vmas == [vma(A, A + T * P)])        // the huge zero page is not in Rss
+    #expect(p.vmas == [hvma(A, A + T * P)])   // the huge zero page is not in Rss
     p.run(mlock(A, T))                            // FOLL_WRITE: do_huge_zero_wp_pmd
     #expect(p.pages(A, 2) == [mlockedHead, mlockedTail])
     #expect(p.counters == counts(mlocked: 512, unevictable: 512, pgMlocked: 512, culled: 512))
@@ -85,7 +91,7 @@ let mlockedTail = PageView(present: true, mlocked: true, unevictable: true, thp:
     p.run(write(A + 5 * P, 1))
     #expect(p.pages(A, 2) == [mlockedHead, mlockedTail])
     #expect(p.counters == counts(mlocked: 512, unevictable: 512, pgMlocked: 512, culled: 512))
-    #expect(p.vmas == [vma(A, A + T * P, locked: true, rss: 2048, lockedKB: 2048, anonHuge: 2048)])
+    #expect(p.vmas == [hvma(A, A + T * P, locked: true, rss: 2048, lockedKB: 2048, anonHuge: 2048)])
 }
 
 // munlock of one page: both layers part. VmLck keeps 2044 kB, the folio is munlocked.
@@ -94,14 +100,14 @@ func munlockOfOnePageOfALockedTHPMunlocksTheWholeFolio(_ profile: KernelProfile)
     var p = lockedTHP(profile)
     #expect(p.run(munlock(A + 10 * P, 1)) == .ok)
     #expect(p.vmLck == 2044)
-    #expect(p.vmas == [vma(A, A + 10 * P, locked: true, rss: 40, lockedKB: 40),
-                       vma(A + 10 * P, A + 11 * P, rss: 4),
-                       vma(A + 11 * P, A + T * P, locked: true, rss: 2004, lockedKB: 2004)])
+    #expect(p.vmas == [hvma(A, A + 10 * P, locked: true, rss: 40, lockedKB: 40),
+                       hvma(A + 10 * P, A + 11 * P, rss: 4),
+                       hvma(A + 11 * P, A + T * P, locked: true, rss: 2004, lockedKB: 2004)])
     #expect(p.counters == counts(pgMlocked: 512, pgMunlocked: 512, culled: 512, rescued: 512))
     #expect(p.page(A) == thpHead)                 // still one large folio, PTE-mapped
     // Re-lock of the page: the walk covers [page 10] only, the folio is wider: no mlock.
     p.run(mlock(A + 10 * P, 1))
-    #expect(p.vmas == [vma(A, A + T * P, locked: true, rss: 2048, lockedKB: 2048)])
+    #expect(p.vmas == [hvma(A, A + T * P, locked: true, rss: 2048, lockedKB: 2048)])
     #expect(p.counters == counts(pgMlocked: 512, pgMunlocked: 512, culled: 512, rescued: 512))
     // munlock + mlock of the whole range: 6.7 on mlocks the PTE-mapped folio, 5.18 skips it.
     p.run(munlock(A, T))
@@ -218,12 +224,12 @@ func mthpInsideALockedRangeIsMlockedFrom67AndOneStraddlingItsEdgeNever(_ profile
 @Test func forkedChildSharesTheLockedTHPAndItsMlockCopiesItAndUndercounts() {
     var p = lockedTHP(.rmapLargeFolio)
     p.run(.fork)
-    #expect(p.vmas == [vma(A, A + T * P, rss: 2048, anonHuge: 2048)])
+    #expect(p.vmas == [hvma(A, A + T * P, rss: 2048, anonHuge: 2048)])
     #expect(p.pages(A, 2) == [mlockedHead, mlockedTail])   // the parent's lock
     p.run(write(A + 3 * P, 1))                    // COW: the child's PMD split, one page copied
     #expect(p.page(A + 3 * P) == plain)
     #expect(p.page(A + 4 * P) == mlockedTail)
-    #expect(p.vmas == [vma(A, A + T * P, rss: 2048)])
+    #expect(p.vmas == [hvma(A, A + T * P, rss: 2048)])
     // mlock: the walk mlocks the copy (the folio is in two batches: not mlocked again);
     // populate's write faults copy the other 511 pages into mlocked small folios, and the
     // first COW out of the now VM_LOCKED VMA munlocks the folio: mlock_count 1 -> 0,
@@ -248,5 +254,5 @@ func mthpInsideALockedRangeIsMlockedFrom67AndOneStraddlingItsEdgeNever(_ profile
     #expect(parent.pages[A + 3 * P] == mlockedPage)
     #expect(parent.pages[A] == thpHead)
     // The parent's Locked: page 3 its own (4 kB), the other 511 shared with the child (2 kB).
-    #expect(parent.vmas == [vma(A, A + T * P, locked: true, rss: 2048, lockedKB: 1026)])
+    #expect(parent.vmas == [hvma(A, A + T * P, locked: true, rss: 2048, lockedKB: 1026)])
 }
