@@ -19,7 +19,9 @@
 bisect_outcome() {
     local kernel=$1 ; shift
     local out rc dir
-    out=$(vm_main --kernel "$kernel" --timeout "$bisect_timeout" --results-dir "$bisect_results" -- run "$@" 2>&1 >/dev/null | tee /dev/stderr)
+    # The VM's messages are shown (stderr) and kept; the console stream is not shown.
+    out=$(vm_main --kernel "$kernel" --timeout "$bisect_timeout" --results-dir "$bisect_results" -- run "$@" 2>&1 >/dev/null |
+        while IFS= read -r l; do printf '%s\n' "$l" >&2; printf '%s\n' "$l"; done)
     rc=$?
     dir=$(sed -n 's/^run.sh: vm: results in //p' <<<"$out" | tail -1)
     bisect_last_dir=$dir
