@@ -269,7 +269,7 @@ struct SelfcheckOutcome: Codable {
     }
 
     var line: String {
-        "\(asExpected ? "ok    " : "NOT OK") \(name.padding(30)) \(verdict.padding(16)) \(evidence)  [\(String(format: "%.1f", seconds)) s]"
+        "\(asExpected ? "ok    " : "NOT OK") \(name.padding(34)) \(verdict.padding(16)) \(evidence)  [\(String(format: "%.1f", seconds)) s]"
     }
 }
 
