@@ -632,21 +632,27 @@ final class SysVResources {
 
 extension LiveRunner {
     /// LOCKSTEP_PAUSE_IN=<scenario id>[:seconds[:step]]: after that step of that scenario
-    /// (by default its first successful shmget) sleep (default 30 s), so that the run can
-    /// be killed there: the cleanup demonstration (the next run undoes what it left, a
-    /// SysV segment or a raised vm.nr_hugepages, and says so).
+    /// (by default its first successful shmget, or step 0 of a scenario with settings and
+    /// no shmget) sleep (default 30 s), so that the run can be killed there: the cleanup
+    /// demonstration (the next run undoes what it left, a SysV segment, a raised
+    /// vm.nr_hugepages or a scenario's setting, and says so).
     func pauseIfAsked(_ scenario: Scenario, step: Int, agent: Agent, sysv: SysVResources) {
         guard let raw = Sys.environment("LOCKSTEP_PAUSE_IN") else { return }
         let parts = raw.split(separator: ":").map(String.init)
         guard parts[0] == scenario.id else { return }
+        let hasShmget = scenario.steps.contains { if case .shmget = $0.op { return true }; return false }
         if parts.count > 2 {
             guard Int(parts[2]) == step else { return }
+        } else if !scenario.settings.isEmpty && !hasShmget {
+            guard step == 0 else { return }
         } else {
             guard case .shmget = scenario.steps[step].op, !sysv.shmids.isEmpty else { return }
         }
         let seconds = parts.count > 1 ? UInt32(parts[1]) ?? 30 : 30
         let keys = sysv.keys.map { "0x" + String(UInt32(bitPattern: $0), radix: 16) }.joined(separator: ", ")
-        Sys.say("LOCKSTEP_PAUSE_IN: \(scenario.id) paused \(seconds) s after step \(step) (runner pid \(Sys.pid), agent pid \(agent.livePid)\(keys.isEmpty ? "" : ", SysV keys " + keys))")
+        let held = (keys.isEmpty ? [] : ["SysV keys \(keys)"])
+            + scenario.settings.map { "\($0.path) = \($0.value)" }
+        Sys.say("LOCKSTEP_PAUSE_IN: \(scenario.id) paused \(seconds) s after step \(step) (runner pid \(Sys.pid), agent pid \(agent.livePid)\(held.isEmpty ? "" : ", " + held.joined(separator: ", ")))")
         Sys.sleepSeconds(seconds)
     }
 }
