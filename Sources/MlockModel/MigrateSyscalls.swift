@@ -8,13 +8,17 @@
 //   __munlock_folio finds it off the LRU: PG_mlocked cleared, NR_MLOCK -1, and, the folio
 //   being PG_unevictable but not isolated by that function, unevictable_pgs_stranded +1;
 // - folio_migrate_flags moves PG_unevictable (not PG_mlocked) to the new folio, which is
-//   put on the LRU (lru_add: already unevictable, so no culled event, mlock_count 0);
+//   put on the LRU at once (folio_add_lru + lru_add_drain): lru_add() finds it
+//   evictable (PG_mlocked not set), clears PG_unevictable and counts
+//   unevictable_pgs_rescued +1;
 // - remove_migration_pte maps it again: the rmap add in a VM_LOCKED VMA mlocks it
-//   (mlock_folio: PG_mlocked, NR_MLOCK +1, unevictable_pgs_mlocked +1) and the batch
-//   raises mlock_count once per locked mapping: "remove_migration_ptes() will
+//   (mlock_folio: PG_mlocked, NR_MLOCK +1, unevictable_pgs_mlocked +1) and the batch,
+//   drained there, moves it to the unevictable list (mlock_count 1, culled +1), then
+//   raises mlock_count once per further locked mapping: "remove_migration_ptes() will
 //   automatically build up the correct newpage->mlock_count" (Hugh Dickins, 5.18 series).
 // Net: Mlocked and Unevictable unchanged; per migrated mlocked folio stranded +1,
-// mlocked +1; the page keeps PG_mlocked and PG_unevictable at a new PFN.
+// rescued +1, mlocked +1, culled +1; the page keeps PG_mlocked and PG_unevictable at a
+// new PFN.
 // Before 5.18 migrate_page_states copied the flags and no event was counted (the rmap
 // walk era's unevictable-lru.rst: "the new page ... inherits the mlocked state").
 
@@ -130,7 +134,9 @@ extension KernelModel {
         f.node = node
         if f.mlocked && profile != .pre518 {
             counters.pgStranded += 1
+            counters.pgRescued += 1
             counters.pgMlocked += 1
+            counters.pgCulled += 1
             // remove_migration_ptes: one mlock per VM_LOCKED mapping.
             let locked = f.maps.filter { a in indexContaining(a).map { isMlockVMA(vmas[$0]) } ?? false }.count
             f.mlockCount = locked + f.frozenLockedMaps

@@ -418,7 +418,7 @@ public final class LiveRunner: @unchecked Sendable {
             // and Unevictable must still come out unchanged.
             let eventsUnattributable: String? = {
                 if case .compactMemory = step.op {
-                    return "compaction migrates an unknown share of every process's pages (each migrated mlocked page: stranded +1, mlocked +1)"
+                    return "compaction migrates an unknown share of every process's pages (each migrated mlocked page: stranded, rescued, mlocked and culled +1)"
                 }
                 return nil
             }()

@@ -87,7 +87,7 @@ enum Migration {
 
     static let movePages: [Scenario] = [
         Scenario("migrate.move-pages.locked-to-remote",
-                 "move_pages of mlocked pages to the other node: status the node for each, new frames on that node, still mlocked and unevictable (stranded +1, mlocked +1 per page), and back",
+                 "move_pages of mlocked pages to the other node: status the node for each, new frames on that node, still mlocked and unevictable (stranded, rescued, mlocked and culled +1 per page), and back",
                  covers: ["digest/P-45"], requires: [.pageLayer, .numaNodes]) { b in
             let m = b.region(pages: 64)
             b.map(m, .rw, .privateAnon, [.locked], "populated and mlocked on the local node")
