@@ -169,10 +169,11 @@ extension KernelModel {
 
     /// do_exit() -> exit_mm() -> mmput() -> exit_mmap() (mm/mmap.c, 6.18): unmap_vmas()
     /// zaps every VMA, VM_LOCKED ones munlocking each present page on the way
-    /// (zap_present_ptes -> folio_remove_rmap_ptes -> munlock_vma_folio); the mmu_gather
-    /// frees pages only after free_pages_and_swap_cache()'s lru_add_drain() has run the
-    /// mlock batch, so no page is freed still PG_mlocked (unevictable_pgs_cleared does
-    /// not grow). Then the VMAs go; a shmem file (shared anon) whose last mapping this
+    /// (zap_present_ptes -> folio_remove_rmap_ptes -> munlock_vma_folio). The mlock
+    /// batch holds its own reference to each folio it queues (mlock_folio_batch), so a
+    /// page is not freed before the batch's munlock has cleared PG_mlocked, even though
+    /// 6.18's free_pages_and_swap_cache() no longer drains it: unevictable_pgs_cleared
+    /// does not grow. Then the VMAs go; a shmem file (shared anon) whose last mapping this
     /// was is released with its pages. Before 5.18 exit_mmap first called
     /// munlock_vma_pages_all() on each VM_LOCKED VMA (try_to_munlock finds another
     /// locker through the rmap): the same pages end up munlocked, as unmapPTE's
