@@ -17,8 +17,19 @@
 vm_cache=${LOCKSTEP_CACHE:-/var/cache/lockstep}
 vm_static_dir=${LOCKSTEP_STATIC_BUILD_DIR:-.build-static}
 
-# Debian kernel packages the registry offers, "package version" sorted by version.
+# Debian kernel packages the registry offers, "package version" sorted by version; kept
+# in the cache until apt's lists change (one apt-cache call per package is slow).
 vm_debian_kernels() {
+    local list=$vm_cache/debian-kernels.txt
+    if [ -s "$list" ] && [ -z "$(find /var/lib/apt/lists -maxdepth 1 -newer "$list" -name '*Packages*' 2>/dev/null | head -1)" ]; then
+        cat "$list"; return
+    fi
+    mkdir -p "$vm_cache" 2>/dev/null
+    vm_debian_kernels_uncached | tee "$list.tmp.$$" && [ -s "$list.tmp.$$" ] && mv "$list.tmp.$$" "$list" 2>/dev/null
+    rm -f "$list.tmp.$$"
+}
+
+vm_debian_kernels_uncached() {
     apt-cache search --names-only '^linux-image-6\.[0-9.]+(-[0-9]+|\+deb[0-9]+)-amd64$' 2>/dev/null |
         awk '{print $1}' | while read -r p; do
             v=$(apt-cache show --no-all-versions "$p" 2>/dev/null | awk '/^Version:/{print $2; exit}')
