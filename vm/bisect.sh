@@ -29,7 +29,9 @@ bisect_outcome() {
     local status; status=$(sed -n 's/^status=//p' "$dir/vm.env")
     case "$status" in
         pass) echo pass ;;
-        fail) echo "bad $(bisect_signature "$dir/ktap.txt")" ;;
+        fail) local sig; sig=$(bisect_signature "$dir/ktap.txt" 2>/dev/null)
+              if [ -n "$sig" ]; then echo "bad $sig"; else echo "skip the suite failed without a KTAP failure to compare"; fi ;;
+        usage-error) echo "abort the suite in the guest rejected its arguments ($(sed -n 's/^why=//p' "$dir/vm.env"))" ;;
         kernel-error) echo "bad kernel-error: $(sed -n 's/^why=kernel ERROR: //p' "$dir/vm.env" | sed -E 's/^\[ *[0-9.]+\] //; s/ at .*//; s/CPU: [0-9]+ PID: [0-9]+ //' | cut -c1-60)" ;;
         skip) echo "skip every scenario skipped" ;;
         *) echo "skip $status: $(sed -n 's/^why=//p' "$dir/vm.env")" ;;
@@ -141,7 +143,7 @@ bisect_list() {
     done
     local -A seen=()
     outcome_of() {   # cached per index
-        local i=$1
+        local i=$1; shift
         if [ -z "${seen[$i]-}" ]; then
             say "bisect: [$i] ${list[$i]}: booting"
             seen[$i]=$(bisect_repeat "${list[$i]}" "$repeat" "$@") || return $?

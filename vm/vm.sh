@@ -255,8 +255,9 @@ vm_main() {
         status=hang; rc=1; why="timeout: no result after ${timeout}s (the kernel hung; last console line: $(grep -a . "$console" | tail -1 | cut -c1-120))"
     elif [ -n "$guestrc" ]; then
         rc=$guestrc
-        case "$rc" in 0) status=pass ;; 4) status=skip ;; *) status=fail ;; esac
+        case "$rc" in 0) status=pass ;; 4) status=skip ;; 2) status=usage-error ;; *) status=fail ;; esac
         why="suite exit $rc in the guest"
+        [ "$rc" = 2 ] && why="$why: $(grep -a -m1 '^lockstep: ' "$console" | cut -c1-160)"
     elif ! grep -q 'lockstep-guest: begin' "$console"; then
         status=no-boot; rc=1; why="the kernel did not reach the suite (qemu exit $qrc$(head -c 200 "$work/qemu.err" | tr '\n' ' ' | sed 's/^./: &/'))"
     else
