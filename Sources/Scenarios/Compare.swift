@@ -9,6 +9,13 @@ import MlockModel
 struct StepComparison {
     var checks: [Check] = []
     var divergences: [Divergence] = []
+    /// Keep every passing check (a scenario's record lists them); false: only count them.
+    var keepPassing = true
+    /// Checks made (passed or not) and skipped, kept or not.
+    var made = 0
+    var skipped = 0
+
+    init(keepPassing: Bool = true) { self.keepPassing = keepPassing }
 
     /// Observables that other processes can move (global counters): a mismatch there
     /// is confirmed only when it reproduces on a second run of the scenario.
@@ -21,7 +28,8 @@ struct StepComparison {
     mutating func record(_ step: Int, _ op: String, _ observable: String,
                          expected: String, observed: String) {
         let ok = expected == observed
-        checks.append(Check(step: step, observable: observable, passed: ok))
+        made += 1
+        if keepPassing || !ok { checks.append(Check(step: step, observable: observable, passed: ok)) }
         if !ok {
             divergences.append(Divergence(step: step, op: op, observable: observable,
                                           expected: expected, observed: observed))
@@ -29,7 +37,8 @@ struct StepComparison {
     }
 
     mutating func skip(_ step: Int, _ observable: String, _ why: String) {
-        checks.append(Check(step: step, observable: observable, passed: true, skipped: why))
+        skipped += 1
+        if keepPassing { checks.append(Check(step: step, observable: observable, passed: true, skipped: why)) }
     }
 }
 

@@ -278,171 +278,22 @@ public final class LiveRunner: @unchecked Sendable {
     /// One run of a scenario in a fresh agent. Returns the result and whether its only
     /// divergences were in global counters (candidates for noise).
     func runOnce(_ scenario: Scenario) throws -> (ScenarioResult, Bool) {
-        // SysV segments get the suite's keys, journaled before they exist; they are removed
-        // after the agent is gone (a removed segment still attached dies with it).
-        let sysv = SysVResources()
-        defer { sysv.removeAll() }
-        let agent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir, simulate: options.simulate)
-        defer { agent.kill() }
-        // One observer per process of the scenario, by the model's process index (0: the
-        // agent; fork adds the next); nil once the process has exited.
-        var observers: [ProcessObserver?] = [try ProcessObserver(pid: agent.pid)]
-        let start = try observers[0]!.start()
-        var model = KernelModel(profile: profile, setup: ProcessSetup(
-            foreign: start.state.foreign.map { ForeignVMA(start: $0.start, end: $0.end, prot: $0.prot,
-                                                    special: $0.special, locked: $0.locked) },
-            memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock,
-            fileReadAheadKB: readAheadKB, capSysResource: start.capSysResource, capSetuid: start.capSetuid,
-            uid: start.uid, settings: scenario.settings, numa: numa, thp: THPSysfs.read()))
-        model.planted = options.planted
-
-        let pageLayer: PageLayer = environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact
-        let foldUnavailable = environment.foldUnavailable
-        var expectedBefore = model.view(result: .ok).counters
-        try settle()
-        var globalBefore = try counters.read()
-        // Every process's pages outside the arena, keyed by PFN so that a page shared by
-        // two of them is counted once. With one process only its locked VMAs matter; once
-        // there are several, every VMA (a child's VMAs are unlocked but share pages a
-        // parent may lock).
-        func foreignPages(_ states: [ProcessState?]) throws -> [UInt64: PageView] {
-            var out: [UInt64: PageView] = [:]
-            for (o, st) in zip(observers, states) {
-                guard let o, let st else { continue }
-                out.merge(try o.foreignPages(st.foreign, all: observers.count > 1, enabled: pageLayer.isExact)) { a, _ in a }
+        let session = try LockstepSession(runner: self, scenario: scenario)
+        defer { session.close() }
+        for step in scenario.steps {
+            let pageMap = try session.step(step)
+            if let why = session.skipped {
+                return (ScenarioResult(id: scenario.id, verdict: .skip, reason: why), false)
             }
-            return out
+            if let pageMap {
+                let c = session.comparison
+                let result = ScenarioResult(id: scenario.id, verdict: .fail, checks: c.checks,
+                                            divergences: c.divergences, pageMap: pageMap)
+                return (result, c.onlyNoisyDiverged)
+            }
         }
-        var foreignBefore = try foreignPages([start.state])
-        var foreignLockedBefore = start.state.foreign.contains { $0.locked }
-        var comparison = StepComparison()
-        var notes: [String] = []
-        let checkNodes = scenario.requirements.contains(.numaNodes) && numa != nil
-
-        for (i, step) in scenario.steps.enumerated() {
-            let target = step.process ?? model.newestLiving ?? 0
-            let label = (observers.count > 1 || step.process != nil ? "p\(target): " : "") + step.op.description
-            // Frames before an op that may migrate pages, to see which moved.
-            let targetObserver = target < observers.count ? observers[target] : nil
-            let framesBefore = step.op.migrates && pageLayer.isExact
-                ? try targetObserver.map { try $0.frames(covering: try $0.read().arena) } : nil
-            let predictedResult = model.apply(step.op, process: step.process)
-            let observedResult = try execute(step.op, on: agent, process: target, sysv: sysv)
-            pauseIfAsked(scenario, step: i, agent: agent, sysv: sysv)
-            if case .fork = step.op, observedResult.errno == 0, let pid = agent.pid(ofProcess: observers.count) {
-                observers.append(try ProcessObserver(pid: pid))
-            }
-            if case .exit = step.op, target < observers.count { observers[target] = nil }
-            // With several processes, what each shows at once, before settling: the VMA
-            // layer (smaps Rss and Locked, VmLck) and which pages are present or the zero
-            // page follow the page tables and are final already. PG_mlocked and
-            // PG_unevictable of the pages and the counters are not: the per-CPU mlock and
-            // LRU batches decide when they move, and any lru_add_drain_all() on the
-            // machine (any mlock() elsewhere) drains them, so they are compared settled only.
-            var atOnce: [Int: (ProcessState, [UInt64: PageView])] = [:]
-            if observers.count > 1 {
-                for (p, o) in observers.enumerated() {
-                    guard let o, let v = model.view(result: predictedResult, process: p) else { continue }
-                    let st = try o.read()
-                    atOnce[p] = (st, try o.pages(covering: v.vmas, st.arena, exact: false, zeroPages: pageLayer.isExact))
-                }
-            }
-            try settle()
-            if let expect = step.expectsFolios, let o = observers[target],
-               let why = try missingFolios(expect, o, observedResult) {
-                return (ScenarioResult(id: scenario.id, verdict: .skip,
-                                       reason: "step \(i) \(label): \(why)"), false)
-            }
-            let states = try observers.map { try $0?.read() }
-            let globalAfter = try counters.read()
-            let foreignAfter = try foreignPages(states)
-            let foreignLocked = states.contains { $0?.foreign.contains { $0.locked } ?? false }
-            // mlockall and munlockall reach the agent's own mappings too; without the
-            // page layer what their pages did cannot be read, so no counter is attributable.
-            let countersUnattributable: String? = !pageLayer.isExact && (foreignLocked || foreignLockedBefore)
-                ? "the step (un)locked the agent's own mappings, whose pages cannot be read without the page layer"
-                : nil
-
-            comparison.record(i, label, "result", expected: predictedResult.description,
-                              observed: observedResult.description)
-            // Each living process's VMA and page layers; with several, named p0., p1., ...
-            var shownPredicted: StepView?
-            var shownObserved: StepView?
-            for p in 0..<model.processCount {
-                let predictedView = model.view(result: predictedResult, process: p)
-                let observer = p < observers.count ? observers[p] : nil
-                guard let predicted = predictedView, let observer, let now = states[p] else {
-                    comparison.record(i, label, "p\(p).alive", expected: predictedView == nil ? "exited" : "living",
-                                      observed: observer == nil ? "exited" : "living")
-                    continue
-                }
-                let observed = StepView(result: observedResult, vmas: now.arena, vmLckKB: now.vmLckKB,
-                                        pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
-                                        counters: Counters())
-                let prefix = model.processCount > 1 ? "p\(p)." : ""
-                comparison.compareProcess(step: i, label: label, prefix: prefix,
-                                          predicted: predicted, observed: observed, pageLayer: pageLayer)
-                if let (early, earlyPages) = atOnce[p] {
-                    let name = "p\(p)."
-                    comparison.record(i, label, name + "vmas@once", expected: StepComparison.layout(predicted.vmas),
-                                      observed: StepComparison.layout(early.arena))
-                    comparison.record(i, label, name + "smaps@once", expected: StepComparison.smaps(predicted.vmas),
-                                      observed: StepComparison.smaps(early.arena))
-                    comparison.record(i, label, name + "VmLck@once", expected: "\(predicted.vmLckKB) kB",
-                                      observed: "\(early.vmLckKB) kB")
-                    let mapped = predicted.pages.mapValues { PageView(present: $0.present, zero: pageLayer.isExact && $0.zero) }
-                    comparison.record(i, label, name + "pages.mapped@once",
-                                      expected: StepComparison.pageDiff(mapped, against: earlyPages, exact: true),
-                                      observed: StepComparison.pageDiff(earlyPages, against: mapped, exact: true))
-                }
-                if let creds = model.credentials(process: p) {
-                    comparison.record(i, label, prefix + "creds", expected: creds.description,
-                                      observed: now.credentials.description)
-                }
-                if p == target || shownPredicted == nil { shownPredicted = predicted; shownObserved = observed }
-                guard p == target else { continue }
-                // Migration: which frames the op had to keep or move, and where pages are.
-                if let before = framesBefore, let frames = model.frames {
-                    let moved = comparison.compareFrames(step: i, label: label, predicted: frames, before: before,
-                                                         after: try observer.frames(covering: now.arena))
-                    if case .compactMemory = step.op { notes.append("step \(i): compaction moved \(moved) of \(before.count) present pages") }
-                }
-                if checkNodes, let nodes = model.pageNodes {
-                    let present = observed.pages.filter { $0.value.present && !$0.value.zero }.map(\.key)
-                    let located = try observer.nodes(of: Array(Set(present).union(nodes.keys)).sorted())
-                    comparison.compareNodes(step: i, label: label, predicted: nodes, observed: located)
-                }
-            }
-            // Compaction migrates pages of every process (PID 1's locked ones too): which
-            // moved, and so the unevictable_pgs_* events, cannot be attributed; Mlocked
-            // and Unevictable must still come out unchanged.
-            let eventsUnattributable: String? = {
-                if case .compactMemory = step.op {
-                    return "compaction migrates an unknown share of every process's pages (each migrated mlocked page: stranded, rescued, mlocked and culled +1)"
-                }
-                return nil
-            }()
-            let predictedCounters = model.view(result: predictedResult).counters
-            let expectedDelta = (predictedCounters - expectedBefore) + ForeignPages.delta(from: foreignBefore, to: foreignAfter)
-            comparison.compareCounters(step: i, label: label, expected: expectedDelta,
-                                       observed: globalAfter.counters - globalBefore.counters,
-                                       foldUnavailable: foldUnavailable, unattributable: countersUnattributable,
-                                       eventsUnattributable: eventsUnattributable)
-            if !comparison.divergences.isEmpty {
-                let empty = StepView(result: predictedResult, vmas: [], vmLckKB: 0, pages: [:], counters: Counters())
-                let result = ScenarioResult(id: scenario.id, verdict: .fail, checks: comparison.checks,
-                                            divergences: comparison.divergences,
-                                            pageMap: pageMap(predicted: shownPredicted ?? empty, observed: shownObserved ?? empty,
-                                                             presenceOnly: !pageLayer.isExact))
-                return (result, comparison.onlyNoisyDiverged)
-            }
-            expectedBefore = predictedCounters
-            globalBefore = globalAfter
-            foreignBefore = foreignAfter
-            foreignLockedBefore = foreignLocked
-        }
-        return (ScenarioResult(id: scenario.id, verdict: .pass, reason: notes.joined(separator: "; "),
-                               checks: comparison.checks), false)
+        return (ScenarioResult(id: scenario.id, verdict: .pass, reason: session.notes.joined(separator: "; "),
+                               checks: session.comparison.checks), false)
     }
 
     /// Why the kernel did not make the large folios the step exists for, or nil when it
@@ -499,25 +350,9 @@ public final class LiveRunner: @unchecked Sendable {
             // The fd number is the agent's business; the op succeeds or fails.
             if r.errno == 0 { return .ok }
         case let .map(addr, len, prot, backing, flags):
-            var f: Int32 = LS_MAP_FIXED_NOREPLACE
-            var slot: Int64 = -1
-            var offset: UInt64 = 0
-            // MAP_DROPPABLE (0x08) is a mapping type: it takes MAP_PRIVATE's place.
-            let privateType: Int32 = flags.contains(.droppable) ? 0x08 : MAP_PRIVATE
-            switch backing {
-            case .privateAnon: f |= privateType | MAP_ANONYMOUS
-            case .sharedAnon: f |= MAP_SHARED | MAP_ANONYMOUS | (flags.contains(.droppable) ? 0x08 : 0)
-            case let .object(s, shared, pageOffset):
-                f |= shared ? MAP_SHARED | (flags.contains(.droppable) ? 0x08 : 0) : privateType
-                slot = Int64(s); offset = pageOffset * pageSize
-            }
-            if flags.contains(.locked) { f |= MAP_LOCKED }
-            if flags.contains(.populate) { f |= MAP_POPULATE }
-            if flags.contains(.noreserve) { f |= MAP_NORESERVE }
-            if flags.contains(.growsdown) { f |= 0x0100 }   // MAP_GROWSDOWN
-            if flags.contains(.hugetlb) { f |= 0x40000 }    // MAP_HUGETLB, default size
-            r = try call(LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: f)),
-                                         UInt64(bitPattern: slot), offset])
+            let m = Self.mmapArguments(backing: backing, flags: flags)
+            r = try call(LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: m.flags)),
+                                   UInt64(bitPattern: m.slot), m.offset])
         case let .munmap(addr, len): r = try call(LS_MUNMAP, [addr, len])
         case let .mprotect(addr, len, prot): r = try call(LS_MPROTECT, [addr, len, UInt64(prot.rawValue)])
         case let .mremap(old, oldLen, newLen, flags, newAddr):
@@ -575,6 +410,61 @@ public final class LiveRunner: @unchecked Sendable {
             r = try call(LS_MBIND, [addr, len, UInt64(UInt32(bitPattern: mode)), n, UInt64(flags)])
         }
         return OpResult(ret: r.ret, errno: r.errno)
+    }
+}
+
+extension LiveRunner {
+    /// The agent request making a plain op of one process (one syscall or touch loop);
+    /// nil for the ops `execute` handles otherwise. The fuzzer's C loop and C reproducers
+    /// use it.
+    static func agentRequest(_ op: Op) -> (ls_op, [UInt64])? {
+        switch op {
+        case let .createObject(slot, kind, pages, filled) where kind == .memfd || kind == .file:
+            return (LS_CREATE_OBJECT, [UInt64(slot), kind == .memfd ? 0 : 1, pages * pageSize, filled ? 1 : 0])
+        case let .map(addr, len, prot, backing, flags):
+            let m = mmapArguments(backing: backing, flags: flags)
+            return (LS_MMAP, [addr, len, UInt64(prot.rawValue), UInt64(UInt32(bitPattern: m.flags)),
+                              UInt64(bitPattern: m.slot), m.offset])
+        case let .munmap(addr, len): return (LS_MUNMAP, [addr, len])
+        case let .mprotect(addr, len, prot): return (LS_MPROTECT, [addr, len, UInt64(prot.rawValue)])
+        case let .mremap(old, oldLen, newLen, flags, newAddr):
+            return (LS_MREMAP, [old, oldLen, newLen, UInt64(UInt32(bitPattern: flags)), newAddr])
+        case let .touch(addr, len, write): return (LS_TOUCH, [addr, len, write ? 1 : 0])
+        case let .mlock(addr, len): return (LS_MLOCK, [addr, len])
+        case let .mlock2(addr, len, flags): return (LS_MLOCK2, [addr, len, UInt64(flags)])
+        case let .munlock(addr, len): return (LS_MUNLOCK, [addr, len])
+        case let .mlockall(flags): return (LS_MLOCKALL, [UInt64(UInt32(bitPattern: flags))])
+        case .munlockall: return (LS_MUNLOCKALL, [])
+        case let .madvise(addr, len, advice): return (LS_MADVISE, [addr, len, UInt64(UInt32(bitPattern: advice))])
+        case let .msync(addr, len, flags): return (LS_MSYNC, [addr, len, UInt64(UInt32(bitPattern: flags))])
+        case let .setMemlockLimit(soft, hard): return (LS_SETRLIMIT, [UInt64(RLIMIT_MEMLOCK_RESOURCE), soft, hard])
+        case .dropCapIpcLock: return (LS_DROP_CAP, [UInt64(CAP_IPC_LOCK_NUMBER)])
+        case let .setuid(uid): return (LS_SETUID, [UInt64(uid)])
+        default: return nil
+        }
+    }
+
+    /// The raw mmap flags (MAP_FIXED_NOREPLACE included), object slot (-1: none) and byte
+    /// offset of a map op, as `execute` composes them.
+    static func mmapArguments(backing: Backing, flags: MapFlags) -> (flags: Int32, slot: Int64, offset: UInt64) {
+        var f: Int32 = LS_MAP_FIXED_NOREPLACE
+        var slot: Int64 = -1
+        var offset: UInt64 = 0
+        // MAP_DROPPABLE (0x08) is a mapping type: it takes MAP_PRIVATE's place.
+        let privateType: Int32 = flags.contains(.droppable) ? 0x08 : MAP_PRIVATE
+        switch backing {
+        case .privateAnon: f |= privateType | MAP_ANONYMOUS
+        case .sharedAnon: f |= MAP_SHARED | MAP_ANONYMOUS | (flags.contains(.droppable) ? 0x08 : 0)
+        case let .object(s, shared, pageOffset):
+            f |= shared ? MAP_SHARED | (flags.contains(.droppable) ? 0x08 : 0) : privateType
+            slot = Int64(s); offset = pageOffset * pageSize
+        }
+        if flags.contains(.locked) { f |= MAP_LOCKED }
+        if flags.contains(.populate) { f |= MAP_POPULATE }
+        if flags.contains(.noreserve) { f |= MAP_NORESERVE }
+        if flags.contains(.growsdown) { f |= 0x0100 }   // MAP_GROWSDOWN
+        if flags.contains(.hugetlb) { f |= 0x40000 }    // MAP_HUGETLB, default size
+        return (f, slot, offset)
     }
 }
 

@@ -1,0 +1,221 @@
+import KernelInterface
+import KernelObserver
+import MlockModel
+
+/// One scenario's processes (a fresh lockstep-agent and what it forks) and the model,
+/// advanced together one step at a time: the per-step engine of the runner, the fuzzer
+/// and replay.
+///
+/// Each `step` predicts the op's result on the model, runs it in the agent, settles,
+/// observes every living process (VMA layer, every arena page, credentials, frames and
+/// nodes where asked), the global counter deltas with what the processes' own pages
+/// outside the arena did, and compares every observable.
+final class LockstepSession {
+    let runner: LiveRunner
+    let scenario: Scenario
+    let agent: Agent
+    /// SysV segments get the suite's keys, journaled before they exist; they are removed
+    /// after the agent is gone (a removed segment still attached dies with it).
+    let sysv = SysVResources()
+    private(set) var model: KernelModel
+    private(set) var comparison: StepComparison
+    /// The first process's limits and capabilities at start (the model's inputs).
+    let start: ProcessStart
+    /// Steps run so far (the index of the next one).
+    private(set) var index = 0
+    /// What the run noticed on the way (compaction moves), for the scenario's reason.
+    private(set) var notes: [String] = []
+    /// Set when a step found nothing to check (the kernel made no large folio where the
+    /// step exists for one): the scenario is skipped with this reason.
+    private(set) var skipped: String?
+
+    /// One observer per process of the scenario, by the model's process index (0: the
+    /// agent; fork adds the next); nil once the process has exited.
+    private var observers: [ProcessObserver?]
+    private let pageLayer: PageLayer
+    private let checkNodes: Bool
+    private var expectedBefore: Counters
+    private var globalBefore: GlobalCounters
+    private var foreignBefore: [UInt64: PageView] = [:]
+    private var foreignLockedBefore: Bool
+
+    /// `scenario` gives the settings and requirements (its steps are not run: `step` runs
+    /// what it is given). `keepChecks` false: passing checks are only counted.
+    init(runner: LiveRunner, scenario: Scenario, keepChecks: Bool = true) throws {
+        self.runner = runner
+        self.scenario = scenario
+        agent = try Agent(executable: runner.agentPath, cpu: runner.cpu, tmpdir: runner.tmpdir,
+                          simulate: runner.options.simulate)
+        do {
+            let first = try ProcessObserver(pid: agent.pid)
+            observers = [first]
+            let start = try first.start()
+            self.start = start
+            var m = KernelModel(profile: runner.profile, setup: ProcessSetup(
+                foreign: start.state.foreign.map { ForeignVMA(start: $0.start, end: $0.end, prot: $0.prot,
+                                                        special: $0.special, locked: $0.locked) },
+                memlockSoft: start.memlockSoft, memlockHard: start.memlockHard, capIpcLock: start.capIpcLock,
+                fileReadAheadKB: runner.readAheadKB, capSysResource: start.capSysResource, capSetuid: start.capSetuid,
+                uid: start.uid, settings: scenario.settings, numa: runner.numa, thp: THPSysfs.read()))
+            m.planted = runner.options.planted
+            model = m
+            comparison = StepComparison(keepPassing: keepChecks)
+            pageLayer = runner.environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact
+            checkNodes = scenario.requirements.contains(.numaNodes) && runner.numa != nil
+            expectedBefore = m.view(result: .ok).counters
+            try runner.settle()
+            globalBefore = try runner.counters.read()
+            foreignLockedBefore = start.state.foreign.contains { $0.locked }
+            foreignBefore = try foreignPages([start.state])
+        } catch {
+            agent.kill()
+            sysv.removeAll()
+            throw error
+        }
+    }
+
+    /// Ends the agent (and what it forked), then removes the SysV segments.
+    func close() {
+        agent.kill()
+        sysv.removeAll()
+    }
+
+    /// Every process's pages outside the arena, keyed by PFN so that a page shared by
+    /// two of them is counted once. With one process only its locked VMAs matter; once
+    /// there are several, every VMA (a child's VMAs are unlocked but share pages a
+    /// parent may lock).
+    private func foreignPages(_ states: [ProcessState?]) throws -> [UInt64: PageView] {
+        var out: [UInt64: PageView] = [:]
+        for (o, st) in zip(observers, states) {
+            guard let o, let st else { continue }
+            out.merge(try o.foreignPages(st.foreign, all: observers.count > 1, enabled: pageLayer.isExact)) { a, _ in a }
+        }
+        return out
+    }
+
+    /// Runs the step on the model and in the agent and compares every observable.
+    /// Returns nil when they agree, else the page map of the arena (predicted above
+    /// observed); `comparison.divergences` then says where.
+    func step(_ step: Step) throws -> [String]? {
+        let i = index
+        index += 1
+        let target = step.process ?? model.newestLiving ?? 0
+        let label = (observers.count > 1 || step.process != nil ? "p\(target): " : "") + step.op.description
+        // Frames before an op that may migrate pages, to see which moved.
+        let targetObserver = target < observers.count ? observers[target] : nil
+        let framesBefore = step.op.migrates && pageLayer.isExact
+            ? try targetObserver.map { try $0.frames(covering: try $0.read().arena) } : nil
+        let predictedResult = model.apply(step.op, process: step.process)
+        let observedResult = try runner.execute(step.op, on: agent, process: target, sysv: sysv)
+        runner.pauseIfAsked(scenario, step: i, agent: agent, sysv: sysv)
+        if case .fork = step.op, observedResult.errno == 0, let pid = agent.pid(ofProcess: observers.count) {
+            observers.append(try ProcessObserver(pid: pid))
+        }
+        if case .exit = step.op, target < observers.count { observers[target] = nil }
+        // With several processes, what each shows at once, before settling: the VMA
+        // layer (smaps Rss and Locked, VmLck) and which pages are present or the zero
+        // page follow the page tables and are final already. PG_mlocked and
+        // PG_unevictable of the pages and the counters are not: the per-CPU mlock and
+        // LRU batches decide when they move, and any lru_add_drain_all() on the
+        // machine (any mlock() elsewhere) drains them, so they are compared settled only.
+        var atOnce: [Int: (ProcessState, [UInt64: PageView])] = [:]
+        if observers.count > 1 {
+            for (p, o) in observers.enumerated() {
+                guard let o, let v = model.view(result: predictedResult, process: p) else { continue }
+                let st = try o.read()
+                atOnce[p] = (st, try o.pages(covering: v.vmas, st.arena, exact: false, zeroPages: pageLayer.isExact))
+            }
+        }
+        try runner.settle()
+        if let expect = step.expectsFolios, let o = observers[target],
+           let why = try runner.missingFolios(expect, o, observedResult) {
+            skipped = "step \(i) \(label): \(why)"
+            return nil
+        }
+        let states = try observers.map { try $0?.read() }
+        let globalAfter = try runner.counters.read()
+        let foreignAfter = try foreignPages(states)
+        let foreignLocked = states.contains { $0?.foreign.contains { $0.locked } ?? false }
+        // mlockall and munlockall reach the agent's own mappings too; without the
+        // page layer what their pages did cannot be read, so no counter is attributable.
+        let countersUnattributable: String? = !pageLayer.isExact && (foreignLocked || foreignLockedBefore)
+            ? "the step (un)locked the agent's own mappings, whose pages cannot be read without the page layer"
+            : nil
+
+        comparison.record(i, label, "result", expected: predictedResult.description,
+                          observed: observedResult.description)
+        // Each living process's VMA and page layers; with several, named p0., p1., ...
+        var shownPredicted: StepView?
+        var shownObserved: StepView?
+        for p in 0..<model.processCount {
+            let predictedView = model.view(result: predictedResult, process: p)
+            let observer = p < observers.count ? observers[p] : nil
+            guard let predicted = predictedView, let observer, let now = states[p] else {
+                comparison.record(i, label, "p\(p).alive", expected: predictedView == nil ? "exited" : "living",
+                                  observed: observer == nil ? "exited" : "living")
+                continue
+            }
+            let observed = StepView(result: observedResult, vmas: now.arena, vmLckKB: now.vmLckKB,
+                                    pages: try observer.pages(covering: predicted.vmas, now.arena, exact: pageLayer.isExact),
+                                    counters: Counters())
+            let prefix = model.processCount > 1 ? "p\(p)." : ""
+            comparison.compareProcess(step: i, label: label, prefix: prefix,
+                                      predicted: predicted, observed: observed, pageLayer: pageLayer)
+            if let (early, earlyPages) = atOnce[p] {
+                let name = "p\(p)."
+                comparison.record(i, label, name + "vmas@once", expected: StepComparison.layout(predicted.vmas),
+                                  observed: StepComparison.layout(early.arena))
+                comparison.record(i, label, name + "smaps@once", expected: StepComparison.smaps(predicted.vmas),
+                                  observed: StepComparison.smaps(early.arena))
+                comparison.record(i, label, name + "VmLck@once", expected: "\(predicted.vmLckKB) kB",
+                                  observed: "\(early.vmLckKB) kB")
+                let mapped = predicted.pages.mapValues { PageView(present: $0.present, zero: pageLayer.isExact && $0.zero) }
+                comparison.record(i, label, name + "pages.mapped@once",
+                                  expected: StepComparison.pageDiff(mapped, against: earlyPages, exact: true),
+                                  observed: StepComparison.pageDiff(earlyPages, against: mapped, exact: true))
+            }
+            if let creds = model.credentials(process: p) {
+                comparison.record(i, label, prefix + "creds", expected: creds.description,
+                                  observed: now.credentials.description)
+            }
+            if p == target || shownPredicted == nil { shownPredicted = predicted; shownObserved = observed }
+            guard p == target else { continue }
+            // Migration: which frames the op had to keep or move, and where pages are.
+            if let before = framesBefore, let frames = model.frames {
+                let moved = comparison.compareFrames(step: i, label: label, predicted: frames, before: before,
+                                                     after: try observer.frames(covering: now.arena))
+                if case .compactMemory = step.op { notes.append("step \(i): compaction moved \(moved) of \(before.count) present pages") }
+            }
+            if checkNodes, let nodes = model.pageNodes {
+                let present = observed.pages.filter { $0.value.present && !$0.value.zero }.map(\.key)
+                let located = try observer.nodes(of: Array(Set(present).union(nodes.keys)).sorted())
+                comparison.compareNodes(step: i, label: label, predicted: nodes, observed: located)
+            }
+        }
+        // Compaction migrates pages of every process (PID 1's locked ones too): which
+        // moved, and so the unevictable_pgs_* events, cannot be attributed; Mlocked
+        // and Unevictable must still come out unchanged.
+        let eventsUnattributable: String? = {
+            if case .compactMemory = step.op {
+                return "compaction migrates an unknown share of every process's pages (each migrated mlocked page: stranded, rescued, mlocked and culled +1)"
+            }
+            return nil
+        }()
+        let predictedCounters = model.view(result: predictedResult).counters
+        let expectedDelta = (predictedCounters - expectedBefore) + ForeignPages.delta(from: foreignBefore, to: foreignAfter)
+        comparison.compareCounters(step: i, label: label, expected: expectedDelta,
+                                   observed: globalAfter.counters - globalBefore.counters,
+                                   foldUnavailable: runner.environment.foldUnavailable, unattributable: countersUnattributable,
+                                   eventsUnattributable: eventsUnattributable)
+        if !comparison.divergences.isEmpty {
+            let empty = StepView(result: predictedResult, vmas: [], vmLckKB: 0, pages: [:], counters: Counters())
+            return pageMap(predicted: shownPredicted ?? empty, observed: shownObserved ?? empty,
+                           presenceOnly: !pageLayer.isExact)
+        }
+        expectedBefore = predictedCounters
+        globalBefore = globalAfter
+        foreignBefore = foreignAfter
+        foreignLockedBefore = foreignLocked
+        return nil
+    }
+}
