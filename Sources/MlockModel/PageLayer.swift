@@ -299,9 +299,16 @@ extension KernelModel {
         }
         guard let obj = object(v.file) else { return .sigbus }
         let index = v.index(of: addr)
+        // Beyond i_size the fault is a SIGBUS (filemap_fault / shmem_fault, no read-around),
+        // but a read fault first maps what is cached around it: do_read_fault() calls
+        // do_fault_around() before __do_fault() -> ->fault(), and filemap_map_pages()
+        // clamps its window to the file's last page, not to the faulting one.
+        if ptes[addr] == nil && index >= obj.pages {
+            if !write { faultAround(addr, vmaIndex: i, populate: populate) }
+            return .sigbus
+        }
         if v.isShared {
             if ptes[addr] != nil { return .ok }
-            if index >= obj.pages { return .sigbus }                // beyond i_size
             readAround(v, index)
             // do_read_fault: fault-around needs vm_ops->map_pages, which secretmem lacks.
             if !write && obj.kind != .secret { faultAround(addr, vmaIndex: i, populate: populate) }
@@ -314,7 +321,6 @@ extension KernelModel {
         // Private file mapping.
         switch ptes[addr] {
         case nil:
-            if index >= obj.pages { return .sigbus }
             readAround(v, index)
             if write {
                 _ = cacheFolio(v.file!, index)                       // do_cow_fault reads it,

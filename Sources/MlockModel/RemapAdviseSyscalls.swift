@@ -317,9 +317,9 @@ extension KernelModel {
             zap(start, end)
             return (0, indexContaining(start) ?? i)
         case UAPI.MADV_COLD, UAPI.MADV_PAGEOUT:
-            // can_madv_lru_vma(): VM_LOCKED|VM_PFNMAP|VM_HUGETLB -> EINVAL. Otherwise the
-            // model assumes nothing is reclaimed (no swap; see README of the model).
+            // can_madv_lru_vma(): VM_LOCKED|VM_PFNMAP|VM_HUGETLB -> EINVAL.
             if v.flags.contains(.locked) || v.flags.contains(.special) { return (Err.EINVAL, i) }
+            if advice == UAPI.MADV_PAGEOUT { pageout(i, start, end) }
             return (0, i)
         case UAPI.MADV_WILLNEED:
             // madvise_willneed(): anonymous and shmem VMAs only swap in (nothing here);
@@ -374,6 +374,27 @@ extension KernelModel {
         return (0, j)
     }
 
+    /// MADV_PAGEOUT without swap. madvise_cold_or_pageout_pte_range() isolates each
+    /// present folio of the range mapped only here (folio_mapcount == 1: other mappings
+    /// are not interfered with) and evictable (an unevictable one is put back), and
+    /// reclaim_pages() -> shrink_folio_list() tries to reclaim it: an anonymous folio
+    /// needs swap (add_to_swap fails: activated, still mapped); a page-cache folio (shmem
+    /// or a regular file) is unmapped first (try_to_unmap) and then kept in the cache:
+    /// shmem cannot be written out without swap (shmem_writeout redirties it,
+    /// AOP_WRITEPAGE_ACTIVATE) and direct reclaim never writes a dirty file folio
+    /// (activate_locked). Assumption: regular-file folios are dirty (the agent's objects
+    /// are filled with pwrite just before, and writeback starts after 30 s); a clean one
+    /// would be dropped from the cache instead. Caller (the root agent) may page out file
+    /// pages: can_do_file_pageout() (owner or writable).
+    mutating func pageout(_ i: Int, _ start: UInt64, _ end: UInt64) {
+        let v = vmas[i]
+        for a in presentPTEs(start, end) {
+            guard case let .folio(id)? = ptes[a], let f = folios[id] else { continue }
+            if f.anon || f.mapcount != 1 || f.unevictable { continue }
+            unmapPTE(at: a, vma: v)
+        }
+    }
+
     /// MADV_REMOVE -> vfs_fallocate(PUNCH_HOLE): every page-cache folio of the hole is
     /// unmapped from every VMA (munlocked where VM_LOCKED) and dropped from the cache.
     mutating func punchHole(_ ref: FileRef, _ firstIndex: UInt64, _ count: UInt64) {
@@ -395,6 +416,12 @@ extension KernelModel {
                 f.frozenMaps = 0
                 f.frozenLockedMaps = 0
                 folios[fid] = f
+                // The parked processes' PTEs of it go too (else they would name a freed folio).
+                for p in Array(parked.keys) {
+                    guard var space = parked[p] else { continue }
+                    space.ptes = space.ptes.filter { $0.value != .folio(fid) }
+                    parked[p] = space
+                }
                 for _ in 0..<locked { munlockFolio(fid, otherLockedMapping: false) }
             }
             objects[oid]?.cache[idx] = nil
