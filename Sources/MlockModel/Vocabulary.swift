@@ -20,7 +20,7 @@ public enum Arena {
 }
 
 /// Memory protection, as PROT_* bits.
-public struct Prot: OptionSet, Hashable, Sendable, CustomStringConvertible {
+public struct Prot: OptionSet, Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     public static let read = Prot(rawValue: 1)
@@ -48,7 +48,7 @@ public enum ObjectKind: String, Hashable, Sendable, Codable {
 }
 
 /// What a mapping is backed by.
-public enum Backing: Hashable, Sendable, CustomStringConvertible {
+public enum Backing: Hashable, Sendable, Codable, CustomStringConvertible {
     case privateAnon
     case sharedAnon
     /// An object slot mapped MAP_SHARED (true) or MAP_PRIVATE (false), from a page offset.
@@ -64,7 +64,7 @@ public enum Backing: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// mmap flags the model understands beyond the backing (MAP_FIXED_NOREPLACE is implied).
-public struct MapFlags: OptionSet, Hashable, Sendable {
+public struct MapFlags: OptionSet, Hashable, Sendable, Codable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public static let locked = MapFlags(rawValue: 1 << 0)     // MAP_LOCKED
@@ -91,7 +91,7 @@ public struct MapFlags: OptionSet, Hashable, Sendable {
 public let hugePageSize: UInt64 = 2 << 20
 
 /// shmctl(2) commands the model knows (ipc/shm.c ksys_shmctl).
-public enum ShmCommand: Int32, Hashable, Sendable, CaseIterable {
+public enum ShmCommand: Int32, Hashable, Sendable, CaseIterable, Codable {
     case remove = 0        // IPC_RMID
     case lock = 11         // SHM_LOCK
     case unlock = 12       // SHM_UNLOCK
@@ -190,7 +190,7 @@ public enum Err {
 
 /// One step of a scenario. Every case maps to exactly one syscall (or one loop of
 /// touches) in the scenario process.
-public enum Op: Hashable, Sendable {
+public enum Op: Hashable, Sendable, Codable {
     /// Create backing object `slot` of `pages` pages; `filled` writes every page
     /// (with pwrite, one page at a time) so that it is in the page cache.
     case createObject(slot: Int, kind: ObjectKind, pages: UInt64, filled: Bool)
@@ -254,7 +254,7 @@ public enum Op: Hashable, Sendable {
 
 /// A NUMA node, named from the scenario process's point of view: the node of the CPU it
 /// runs on (where its pages are allocated by default) or another node with memory.
-public enum NodeTarget: String, Hashable, Sendable {
+public enum NodeTarget: String, Hashable, Sendable, Codable {
     case local, remote
 }
 

@@ -45,6 +45,7 @@ extension Lockstep {
         @Option(help: "Runs of the whole suite.") var runs = 3
         @Option(help: "Samples of each per-call figure.") var samples = 200
         @Option(help: ArgumentHelp("Size of the page-flags region, MiB.", valueName: "MiB")) var regionMib = 4096
+        @Option(help: ArgumentHelp("Seconds of fuzzing, and as many of the C loop.", valueName: "seconds")) var fuzzSeconds = 5.0
 
         func validate() throws {
             guard runs >= 0, samples >= 1, regionMib >= 2 else {
@@ -60,6 +61,7 @@ extension Lockstep {
             var figures: [BenchFigure] = []
 
             figures += suiteFigures(options)
+            figures += fuzzFigures(options, seconds: fuzzSeconds)
             figures.append(BenchMeasure.perCall("settle(): drain + fold, median of \(samples)", samples: samples,
                                                 targetMs: 1, BenchProbes.settle))
             figures.append(BenchMeasure.processRead(samples: samples, agentPath: options.agent))

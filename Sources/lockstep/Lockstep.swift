@@ -41,7 +41,7 @@ struct Lockstep: ParsableCommand {
             0 all passed (skips allowed), 1 a scenario failed or could not run, 4 everything \
             skipped (or another run held the lock too long), 2 usage error.
             """,
-        subcommands: [Run.self, List.self, Bench.self, Selfcheck.self, SettleCheck.self, Report.self],
+        subcommands: [Run.self, List.self, Bench.self, Selfcheck.self, SettleCheck.self, Report.self, Fuzz.self, Replay.self],
         defaultSubcommand: Run.self)
 
     @OptionGroup var global: GlobalOptions

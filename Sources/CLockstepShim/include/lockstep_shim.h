@@ -48,4 +48,12 @@ const char *ls_simulation_summary(int i);
 // 0 once the kernel reports a filter in force, -ENOENT for an unknown name, else -errno.
 int ls_simulate_install(const char *name);
 
+// bench: a minimal C loop driving a fresh agent per sequence with `requests` (sequence q is
+// requests[sequence_starts[q] ..< next start or total]), settling and reading after each
+// request what the fuzzer reads (smaps, status, pagemap+kpageflags of the arena, meminfo,
+// vmstat), no model and no comparison, until `max_seconds`. Returns 0 or -errno.
+struct ls_bench_result { long ops; long sequences; double seconds; long pages_read; long long sink; };
+int ls_bench_loop(const char *agent, int cpu, const struct ls_request *requests, const int *sequence_starts,
+                  int sequences, int total, double max_seconds, struct ls_bench_result *out);
+
 #endif
