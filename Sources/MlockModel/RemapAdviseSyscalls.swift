@@ -391,6 +391,11 @@ extension KernelModel {
         for a in presentPTEs(start, end) {
             guard case let .folio(id)? = ptes[a], let f = folios[id] else { continue }
             if f.anon || f.mapcount != 1 || f.unevictable { continue }
+            // can_do_file_pageout(): owner (root made every object) or write permission;
+            // after setuid only the 0600 regular files refuse (memfd and shmem are 0777):
+            // their page-cache folios are left alone (pageout_anon_only_filter, or
+            // nothing at all for a shared mapping).
+            if uid != 0, let oid = objectID(f.file), objects[oid]?.kind == .file { continue }
             unmapPTE(at: a, vma: v)
         }
     }
