@@ -20,7 +20,7 @@ let package = Package(
         // Linked static and without the Swift runtime (-nostartfiles keeps SwiftPM's
         // Swift entry stub out): 10 mappings, 1 MB, and it runs in a VM's initramfs.
         .executableTarget(name: "lockstep-agent", dependencies: ["CLockstepShim"],
-                          linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-executable"])]),
+                          linkerSettings: [.linkedLibrary("cap"), .unsafeFlags(["-nostartfiles", "-static-executable"])]),
         // The reference model: pure Swift, imports nothing but the standard library.
         .target(name: "MlockModel"),
         // Typed kernel access: syscalls that throw Errno, and the agent driver.

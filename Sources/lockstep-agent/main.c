@@ -12,8 +12,9 @@
 // the runner observes /proc/<pid>/ at rest. EOF on stdin: _exit(0).
 //
 // The agent allocates nothing after start (no malloc, no stdio: read/write and static
-// buffers), so its address space holds only its own image, libc, its stack and what
-// the scenario maps. Syscalls are made with syscall(2) so that arguments reach the
+// buffers; libcap's one allocation is made and freed at start, making the heap), so its
+// address space holds only its own image, libc, its heap, its stack and what the
+// scenario maps. Syscalls are made with syscall(2) so that arguments reach the
 // kernel unchanged. See agent_protocol.h for the ops.
 #define _GNU_SOURCE
 #include "agent_protocol.h"
@@ -21,7 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
+#include <sys/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -301,18 +302,29 @@ static struct ls_reply op_setrlimit(const uint64_t *a) {
     return result(syscall(SYS_prlimit64, 0, a[0], &lim, NULL));
 }
 
+// Through libcap: the capability sets as a program would drop them. libcap allocates;
+// setup() made its heap before the first request (warm_libcap), and the chunk freed
+// there is reused, so dropping a capability maps nothing new mid-scenario.
 static struct ls_reply op_drop_cap(const uint64_t *a) {
     if (a[0] > 63) return failure(EINVAL);
-    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (syscall(SYS_capget, &header, data) < 0) return failure(errno);
-    unsigned idx = (unsigned)(a[0] / 32);
-    uint32_t bit = 1u << (a[0] % 32);
-    data[idx].effective &= ~bit;
-    data[idx].permitted &= ~bit;
-    data[idx].inheritable &= ~bit;
-    return result(syscall(SYS_capset, &header, data));
+    cap_value_t cap = (cap_value_t)a[0];
+    cap_t caps = cap_get_proc();
+    if (caps == NULL) return failure(errno);
+    int rc = 0;
+    for (cap_flag_t flag = CAP_EFFECTIVE; flag <= CAP_INHERITABLE && rc == 0; flag++)
+        rc = cap_set_flag(caps, flag, 1, &cap, CAP_CLEAR);
+    if (rc == 0) rc = cap_set_proc(caps);
+    int err = errno;
+    cap_free(caps);
+    return rc == 0 ? result(0) : failure(err);
+}
+
+// libcap's first allocation makes the agent's heap: done at start, so the heap is part
+// of the address space the runner reads before step 1, in every agent alike.
+static void warm_libcap(void) {
+    cap_t caps = cap_get_proc();
+    if (caps == NULL) die("cap_get_proc failed", 3);
+    cap_free(caps);
 }
 
 // ---- fork ----
@@ -545,6 +557,7 @@ static void setup(int argc, char **argv) {
     sigaddset(&faults, SIGSEGV);
     sigaddset(&faults, SIGBUS);
     if (sigprocmask(SIG_UNBLOCK, &faults, NULL) < 0) die("sigprocmask failed", 3);
+    warm_libcap();
 
 }
 
