@@ -10,6 +10,13 @@
 // ASSUMPTIONS (true for lockstep's agent on the lab VM, worth checking elsewhere):
 // - One scenario process, no fork: every folio's mapcount is its number of PTEs here,
 //   anon_vma chains are singular, an anonymous folio has at most one locked mapping.
+// - VMA merges and anon_vmas: is_mergeable_anon_vma() let a range with an anon_vma merge
+//   into a neighbour without one only from 6.16 (879bca0a2c4f "mm/vma: fix incorrectly
+//   disallowed anonymous VMA merges": then only a fork child refuses). Before, it required
+//   the neighbour's anon_vma_chain to be singular, which an unfaulted neighbour's empty chain
+//   is not (6.1 mm/mmap.c, 6.12 mm/vma.c; seen on both in the VM): the profile fact
+//   mergesFaultedRangeIntoUnfaultedNeighbour (`.rmapLargeFolio` only, so 6.16/6.17 are
+//   predicted the old way until a finer profile exists).
 // - Large folios for private anonymous memory only (LargeFolios.swift); shmem
 //   (shmem_enabled=never) and regular-file page cache are small folios: scenarios with
 //   shmem THPs or large page-cache folios are not modelled yet (see LARGE FOLIOS).

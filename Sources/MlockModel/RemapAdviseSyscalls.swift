@@ -88,7 +88,7 @@ extension KernelModel {
         let newEnd = v.end &+ delta
         if v.end - r.addr == r.oldLen && newEnd > v.end && newEnd <= taskSize && !intersects(v.end, newEnd) {
             vmas[i].end = newEnd
-            if i + 1 < vmas.count, canMerge(vmas[i], vmas[i + 1]) {
+            if i + 1 < vmas.count, canMerge(vmas[i], vmas[i + 1], neighbourIsB: true) {
                 vmas[i].end = vmas[i + 1].end
                 vmas[i].anonVma = vmas[i].anonVma ?? vmas[i + 1].anonVma
                 vmas.remove(at: i + 1)

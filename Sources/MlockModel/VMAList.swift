@@ -63,7 +63,15 @@ extension KernelModel {
     /// anon_vma to a neighbour without one, vma_had_uncowed_parents), and file page
     /// offsets continuing.
     /// VMAs with VM_SPECIAL flags never merge (vma_merge_new_range).
-    func canMerge(_ a: VMA, _ b: VMA) -> Bool {
+    ///
+    /// `rangeAnonVma` is given when `b` is the existing neighbour and `a` the range being
+    /// merged into it (`nil` for `a` the neighbour): see `unfaultedNeighbourRefuses`.
+    func canMerge(_ a: VMA, _ b: VMA, neighbourIsB: Bool = false, rangeAnonVma: Int?? = nil) -> Bool {
+        if !profile.mergesFaultedRangeIntoUnfaultedNeighbour {
+            let neighbour = neighbourIsB ? b : a
+            let range: Int? = rangeAnonVma ?? (neighbourIsB ? a.anonVma : b.anonVma)
+            if neighbour.anonVma == nil && range != nil { return false }
+        }
         guard a.end == b.start, a.flags == b.flags, a.file == b.file, a.policy == b.policy else { return false }
         if a.flags.contains(.special) || a.flags.contains(.hugetlb) || a.isForeign { return false }
         if let x = a.anonVma, let y = b.anonVma, x != y { return false }
@@ -78,6 +86,7 @@ extension KernelModel {
     @discardableResult
     mutating func mergeNeighbours(_ i: Int) -> Int {
         var i = i
+        let rangeAnonVma = vmas[i].anonVma   // the kernel tests the range's own anon_vma against next
         if i > 0, canMerge(vmas[i - 1], vmas[i]) {
             vmas[i - 1].end = vmas[i].end
             vmas[i - 1].anonVma = vmas[i - 1].anonVma ?? vmas[i].anonVma
@@ -85,7 +94,7 @@ extension KernelModel {
             vmas.remove(at: i)
             i -= 1
         }
-        if i + 1 < vmas.count, canMerge(vmas[i], vmas[i + 1]) {
+        if i + 1 < vmas.count, canMerge(vmas[i], vmas[i + 1], neighbourIsB: true, rangeAnonVma: .some(rangeAnonVma)) {
             vmas[i].end = vmas[i + 1].end
             vmas[i].anonVma = vmas[i].anonVma ?? vmas[i + 1].anonVma
             vmas[i].uncowedParents = vmas[i].uncowedParents || vmas[i + 1].uncowedParents

@@ -454,6 +454,13 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     /// maps all of it (`folio_nr_pages(folio) == nr_pages`; Kiryl Shutsemau, "mm/rmap:
     /// mlock large folios ...", 2025, seen on 6.18); before, only small folios.
     public var rmapMlocksWholeLargeFolio: Bool { self == .rmapLargeFolio }
+    /// A range that has an anon_vma merges into a neighbour that has none (879bca0a2c4f
+    /// "mm/vma: fix incorrectly disallowed anonymous VMA merges", 6.16: is_mergeable_anon_vma
+    /// then refuses only a fork child, vma_had_uncowed_parents). Before, the neighbour's
+    /// anon_vma_chain had to be singular, and a neighbour without an anon_vma has an empty
+    /// one (6.1 mm/mmap.c, 6.12 mm/vma.c), so such a merge was refused.
+    /// TODO(profile): 6.16 and 6.17 have it but fall in `.largeFolio` (6.7-6.17).
+    public var mergesFaultedRangeIntoUnfaultedNeighbour: Bool { self == .rmapLargeFolio }
     /// kpageflags reports a large folio's PG_mlocked / PG_unevictable on every page
     /// (stable_page_flags() reads the folio's flags since its folio rewrite); older
     /// kernels (6.1 measured) show them on the head page only.

@@ -14,6 +14,8 @@ import MlockModel
 /// - MCL_ONFAULT came in the same series: mlockall answers EINVAL for the unknown bit.
 /// - MADV_HUGEPAGE/MADV_NOHUGEPAGE: a kernel without CONFIG_TRANSPARENT_HUGEPAGE answers
 ///   EINVAL (madvise_behavior_valid).
+/// - MAP_DROPPABLE (6.11, 9651fcedf7b9): older kernels answer EINVAL for the mapping
+///   type 0x08 they do not know (do_mmap's `default: return -EINVAL`).
 /// Any other answer (success, or another errno) means present: a wrong errno is then the
 /// scenarios' business, and they fail on it.
 public struct KernelFeatures: Codable, Sendable, Equatable {
@@ -27,15 +29,17 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
     /// A ramfs the agent can mount in its own mount namespace (root, a /dev/shm or /mnt
     /// directory to mount it on).
     public var ramfs: String?
+    /// MAP_DROPPABLE (6.11+).
+    public var droppable: String?
 
     public init(mlock2: String? = nil, mlockOnfault: String? = nil, mclOnfault: String? = nil, thp: String? = nil,
-                sysvShm: String? = nil, ramfs: String? = nil) {
+                sysvShm: String? = nil, ramfs: String? = nil, droppable: String? = nil) {
         self.mlock2 = mlock2; self.mlockOnfault = mlockOnfault; self.mclOnfault = mclOnfault; self.thp = thp
-        self.sysvShm = sysvShm; self.ramfs = ramfs
+        self.sysvShm = sysvShm; self.ramfs = ramfs; self.droppable = droppable
     }
 
     /// Every missing feature's reason.
-    public var missing: [String] { [mlock2, mlockOnfault, mclOnfault, thp, sysvShm, ramfs].compactMap { $0 } }
+    public var missing: [String] { [mlock2, mlockOnfault, mclOnfault, thp, sysvShm, ramfs, droppable].compactMap { $0 } }
 
     /// Why `scenario` cannot run on this kernel, or nil.
     public func skipReason(_ scenario: Scenario) -> String? {
@@ -52,6 +56,8 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
                 if let why = sysvShm { return why }
             case .createObject(_, .ramfs, _, _):
                 if let why = ramfs { return why }
+            case let .map(_, _, _, _, flags):
+                if flags.contains(.droppable), let why = droppable { return why }
             default:
                 break
             }
@@ -97,6 +103,13 @@ public struct KernelFeatures: Codable, Sendable, Equatable {
                 + "needs root, and /dev/shm or /mnt to mount it on)"
         } else {
             _ = try agent.call(LS_CLOSE_OBJECT, [slot])
+        }
+        // A private anonymous MAP_DROPPABLE page (0x08 in MAP_PRIVATE's place), unmapped again.
+        let drop = try agent.call(LS_MMAP, [0, page, prot, UInt64(UInt32(bitPattern: 0x08 | MAP_ANONYMOUS)), UInt64.max, 0])
+        if drop.errno == EINVAL {
+            f.droppable = "kernel lacks MAP_DROPPABLE (mmap answers EINVAL for the mapping type)"
+        } else if drop.errno == 0 {
+            _ = try agent.call(LS_MUNMAP, [UInt64(bitPattern: drop.ret), page])
         }
         let all = try agent.call(LS_MLOCKALL, [UInt64(1 | LS_MCL_ONFAULT)])   // MCL_CURRENT | MCL_ONFAULT
         if all.errno == EINVAL {

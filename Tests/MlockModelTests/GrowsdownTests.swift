@@ -82,7 +82,8 @@ func mapGrowsdown(_ addr: UInt64, _ pages: UInt64, _ prot: Prot = .rw, _ flags: 
 }
 
 @Test func growsdownHalvesKeepTheFlagAndMergeBackWithEachOtherOnly() {
-    var p = Proc()
+    // 6.16+ merge rule: a range with an anon_vma merges into neighbours without one.
+    var p = Proc(profile: .rmapLargeFolio)
     p.run(mapGrowsdown(A, 4))
     p.run(mapAnon(A + 4 * P, 2))
     // split_vma copies vm_flags: the three pieces are all grows-down.

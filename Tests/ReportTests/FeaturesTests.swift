@@ -57,4 +57,13 @@ struct FeaturesTests {
         #expect(f.skipReason(Self.scenario([.createObject(slot: 0, kind: .ramfs, pages: 1, filled: true)])) != nil)
         #expect(f.skipReason(Self.scenario([.createObject(slot: 0, kind: .memfd, pages: 1, filled: true)])) == nil)
     }
+
+    @Test func noMapDroppableSkipsDroppableMappingsOnly() {
+        let f = KernelFeatures(droppable: "kernel lacks MAP_DROPPABLE")
+        let droppable = Self.scenario([.map(addr: Arena.base, length: 4096, prot: .rw, backing: .privateAnon, flags: [.droppable])])
+        let plainMap = Self.scenario([.map(addr: Arena.base, length: 4096, prot: .rw, backing: .privateAnon, flags: [])])
+        #expect(f.skipReason(droppable) == "kernel lacks MAP_DROPPABLE")
+        #expect(f.skipReason(plainMap) == nil && f.skipReason(Self.mlockOnly) == nil)
+        #expect(KernelFeatures().skipReason(droppable) == nil)
+    }
 }
