@@ -203,21 +203,31 @@ public final class LiveRunner: @unchecked Sendable {
             attempt += 1
             var result: ScenarioResult
             var onlyNoisy = false
+            let migratedBefore = MigrationActivity.read()
             do {
                 (result, onlyNoisy) = try runOnce(scenario)
             } catch {
                 result = ScenarioResult(id: scenario.id, verdict: .error, reason: "\(error)")
             }
+            // Pages migrated by someone else (kcompactd, another process) while this
+            // scenario ran: its page layer was disturbed; run it again, never excuse it.
+            let disturbed = result.verdict == .fail && !scenario.migratesPages
+                && MigrationActivity.read() != migratedBefore
             result.retries = attempt - 1
             result.seconds = (clock.now - started).seconds
             if let known = scenario.knownDivergence, known.applies(toRelease: environment.kernelRelease) {
                 result = Self.judgeKnown(result, known)
                 if result.verdict == .xfail { return result }
             }
-            guard onlyNoisy, attempt < Self.maxAttempts else {
-                if onlyNoisy { result.reason = "global counters diverged on \(attempt) attempts, differently each time (another process moving them?)" }
+            guard onlyNoisy || disturbed, attempt < Self.maxAttempts else {
+                if disturbed {
+                    result.reason = "pages were migrated on the machine during each of \(attempt) attempts (compaction elsewhere?); the last attempt's divergences stand"
+                } else if onlyNoisy {
+                    result.reason = "global counters diverged on \(attempt) attempts, differently each time (another process moving them?)"
+                }
                 return result
             }
+            if disturbed { previous = nil; continue }
             // The same divergence twice is the kernel's, not noise.
             if let p = previous, p.map(\.description) == result.divergences.map(\.description) {
                 result.reason = "global counter divergence reproduced on a second run"

@@ -40,6 +40,18 @@ public struct LargeFolioExpectation: Hashable, Sendable {
 }
 
 /// One step: an op, the process that makes it, and a short note saying why it is there.
+extension Scenario {
+    /// Whether a step migrates pages itself (compaction, move_pages, mbind MOVE).
+    public var migratesPages: Bool {
+        steps.contains { step in
+            switch step.op {
+            case .compactMemory, .movePages, .mbind: return true
+            default: return false
+            }
+        }
+    }
+}
+
 public struct Step: Sendable {
     public var op: Op
     public var note: String

@@ -1,0 +1,26 @@
+import KernelInterface
+
+/// How many pages the machine has migrated or isolated for compaction so far
+/// (/proc/vmstat pgmigrate_success + pgmigrate_fail + compact_isolated).
+///
+/// Migration moves a locked page through the unevictable events (mlocked, culled,
+/// rescued and stranded +1 each) and leaves it briefly off the LRU, where an mlock or
+/// munlock of it is deferred: kcompactd or another process compacting during a scenario
+/// changes the page layer the scenario sees. A scenario that failed while this count
+/// moved, and that migrates nothing itself, was disturbed and is run again.
+public enum MigrationActivity {
+    static let fields: Set<Substring> = ["pgmigrate_success", "pgmigrate_fail", "compact_isolated"]
+
+    /// The sum, or nil when /proc/vmstat has none of the fields (no CONFIG_MIGRATION).
+    public static func read() -> UInt64? {
+        guard let text = try? readTextFile("/proc/vmstat") else { return nil }
+        var sum: UInt64 = 0, seen = false
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, fields.contains(parts[0]), let n = UInt64(parts[1]) else { continue }
+            sum &+= n
+            seen = true
+        }
+        return seen ? sum : nil
+    }
+}
