@@ -11,13 +11,17 @@ extension KernelModel {
         guard let oid = objectForSlot[slot], let obj = objects[oid] else { return Err.EBADF }
         if obj.kind == .secret { return Err.EINVAL }
         if pages < obj.pages {
-            // Out of the page cache before the mlock batch runs (see punchHole).
-            for (index, fid) in obj.cache where index >= pages { folios[fid]?.file = nil }
+            // Out of the page cache before the mlock batch runs (see punchHole); before
+            // 6.14 the zap's TLB flush ran the batch while they were still in the cache
+            // (munlockBatchOutlivesTLBFlush): a ramfs page stays unevictable, no rescue.
+            let late = profile.munlockBatchOutlivesTLBFlush
+            if late { for (index, fid) in obj.cache where index >= pages { folios[fid]?.file = nil } }
             for v in vmas where objectID(v.file) == oid {
                 let end = v.index(of: v.start) >= pages ? v.start
                     : min(v.end, v.start + (pages - v.index(of: v.start)) * pageSize)
                 for a in presentPTEs(end, v.end) { unmapPTE(at: a, vma: v) }
             }
+            if !late { for (index, fid) in obj.cache where index >= pages { folios[fid]?.file = nil } }
             punchHole(.object(oid), pages, obj.pages - pages)
         }
         objects[oid]?.pages = pages

@@ -139,7 +139,11 @@ extension KernelModel {
         // TLB flush), so they run after remove_vma -> shm_close -> shm_destroy has cleared
         // AS_UNEVICTABLE: the pages of the last attach of a removed SHM_LOCKed segment
         // are rescued (unevictable_pgs_rescued) before they are freed.
-        for oid in segmentsDestroyedByUnmap(start, end) { objects[oid]?.unevictable = false }
+        // Before 6.14 the flush drained them first: munlocked while still SHM_LOCKed,
+        // they stay unevictable until freed (munlockBatchOutlivesTLBFlush).
+        if profile.munlockBatchOutlivesTLBFlush {
+            for oid in segmentsDestroyedByUnmap(start, end) { objects[oid]?.unevictable = false }
+        }
         zap(start, end)
         splitAround(start, end)
         var i = firstIndex(endAbove: start) ?? vmas.count

@@ -48,8 +48,10 @@
 // PG_mlocked, so munlock leaves such a folio unevictable; SHM_UNLOCK rescues at once
 // (shmem_unlock_mapping -> check_move_unevictable_folios). Checked on the host (6.18):
 // the per-CPU mlock batch is not drained at TLB flush (the folio-batch
-// free_pages_and_swap_cache() of recent kernels calls no lru_add_drain(); older ones did,
-// and would not rescue there: TODO a profile for that), so the munlocks of an unmap run
+// free_pages_and_swap_cache() of recent kernels calls no lru_add_drain() since Rik van
+// Riel's "mm: remove unnecessary calls to lru_add_drain" (mm tree for 6.14); older ones
+// drained there, and do not rescue: profile fact munlockBatchOutlivesTLBFlush, 6.1 and
+// 6.12 measured in the VM), so the munlocks of an unmap run
 // at the next drain -- after shm_destroy() cleared AS_UNEVICTABLE, or after truncation
 // took the folio out of its mapping (folio_mapping NULL): those folios are rescued.
 // SHM_LOCK's charge (user_shm_lock, UCOUNT_RLIMIT_MEMLOCK) is per uid and assumed 0 at

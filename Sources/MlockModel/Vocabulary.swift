@@ -461,6 +461,15 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     /// one (6.1 mm/mmap.c, 6.12 mm/vma.c), so such a merge was refused.
     /// TODO(profile): 6.16 and 6.17 have it but fall in `.largeFolio` (6.7-6.17).
     public var mergesFaultedRangeIntoUnfaultedNeighbour: Bool { self == .rmapLargeFolio }
+    /// free_pages_and_swap_cache() (the mmu_gather's page freeing at TLB flush) no longer
+    /// calls lru_add_drain() (Rik van Riel, "mm: remove unnecessary calls to lru_add_drain",
+    /// mm tree for 6.14), so the munlocks of a zap wait in the per-CPU mlock batch past the
+    /// unmap. Before, the flush drained them at once: 6.1 and 6.12 munlock the pages of a
+    /// SHM_LOCKed segment or a ramfs file while their mapping is still unevictable, and
+    /// shm_destroy / truncation then frees them from the unevictable list, no rescue
+    /// (seen in the VM: unevictable_pgs_rescued +0 on shmdt and ftruncate).
+    /// TODO(profile): 6.14-6.17 have it but fall in `.largeFolio`.
+    public var munlockBatchOutlivesTLBFlush: Bool { self == .rmapLargeFolio }
     /// kpageflags reports a large folio's PG_mlocked / PG_unevictable on every page
     /// (stable_page_flags() reads the folio's flags since its folio rewrite); older
     /// kernels (6.1 measured) show them on the head page only.

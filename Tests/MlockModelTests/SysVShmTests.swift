@@ -73,8 +73,24 @@ let fail = OpResult.fail
     #expect(p.counters == counts(pgMlocked: 2, pgMunlocked: 2, culled: 2, rescued: 2))
 }
 
+@Test func rmidWhileLockedAndAttachedBefore614DetachFreesWithoutRescue() {
+    for profile in [KernelProfile.largeFolio, .mlockCount] {
+        var p = Proc(profile: profile)
+        p.run(.shmget(segment: 0, pages: 2))
+        p.run(.shmat(segment: 0, addr: A, readOnly: false))
+        p.run(.shmctl(segment: 0, command: .lock))
+        p.run(mlock(A, 2))
+        #expect(p.run(.shmctl(segment: 0, command: .remove)) == .ok)
+        #expect(p.run(.shmdt(addr: A)) == .ok)
+        // The TLB flush drains the munlocks while the segment is still SHM_LOCKed; shm_destroy
+        // only clears AS_UNEVICTABLE (shmem_lock(file, 0): no shmem_unlock_mapping), and the
+        // folios are freed from the unevictable list: no rescue.
+        #expect(p.counters == counts(pgMlocked: 2, pgMunlocked: 2, culled: 2, rescued: 0))
+    }
+}
+
 @Test func rmidWhileLockedAndAttachedWaitsForTheDetachWhichRescuesAndFrees() {
-    var p = Proc()
+    var p = Proc(profile: .rmapLargeFolio)   // the munlock batch outlives the TLB flush (6.14+)
     p.run(.shmget(segment: 0, pages: 2))
     p.run(.shmat(segment: 0, addr: A, readOnly: false))
     p.run(.shmctl(segment: 0, command: .lock))
