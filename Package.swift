@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "lockstep", targets: ["lockstep"]),
         .executable(name: "lockstep-agent", targets: ["lockstep-agent"]),
+        .executable(name: "lockstep-stress", targets: ["lockstep-stress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +22,10 @@ let package = Package(
         // Swift entry stub out): 10 mappings, 1 MB, and it runs in a VM's initramfs.
         .executableTarget(name: "lockstep-agent", dependencies: ["CLockstepShim"],
                           linkerSettings: [.linkedLibrary("cap"), .unsafeFlags(["-nostartfiles", "-static-executable"])]),
+        // `fuzz --stress`: processes and threads racing mlock/munlock/munmap/faults/fork,
+        // held quiescent for the page checks. Static like the agent.
+        .executableTarget(name: "lockstep-stress",
+                          linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-executable"])]),
         // The reference model: pure Swift, imports nothing but the standard library.
         .target(name: "MlockModel"),
         // Typed kernel access: syscalls that throw Errno, and the agent driver.

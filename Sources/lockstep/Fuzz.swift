@@ -30,13 +30,17 @@ extension Lockstep {
         @Option(help: ArgumentHelp("Where found cases go.", valueName: "dir")) var out = "results/fuzz"
         @Flag(help: "Do not shrink divergences.") var noShrink = false
         @Flag(help: "Stop at the first divergence.") var stopAtFirst = false
-        @Flag(help: "Run the concurrency stress instead (see `stress --help`).") var stress = false
+        @Flag(help: "Run the concurrency stress instead: processes and threads racing mlock, munlock, munmap, faults and fork, then checks at quiescence (README: Stress).") var stress = false
+        @Option(help: ArgumentHelp("With --stress: racing processes (two threads each).", valueName: "N")) var workers = 4
+        @Option(help: ArgumentHelp("With --stress: pages in each of the three arenas.", valueName: "N")) var arenaPages = 256
         @Flag(help: "Generate and run the sequences on the model alone (no kernel): finds model traps fast.") var modelOnly = false
 
         func validate() throws {
             if let s = seed, Fuzz.parseSeed(s) == nil { throw ValidationError("--seed wants a number (decimal or 0x hex)") }
             if let s = steps, s < 1 { throw ValidationError("--steps must be 1 or more") }
             if let t = time, t <= 0 { throw ValidationError("--time must be positive") }
+            if workers < 1 || workers > 64 { throw ValidationError("--workers must be 1...64") }
+            if arenaPages < 8 { throw ValidationError("--arena-pages must be 8 or more") }
             if length < 3 { throw ValidationError("--length must be 3 or more") }
         }
 
@@ -47,7 +51,9 @@ extension Lockstep {
         func run() throws {
             let options = local.merged(over: parent.global)
             if stress {
-                throw UsageError(message: "fuzz --stress: not built yet")
+                let code = try StressRun.run(seconds: time ?? 10, workers: workers, pages: arenaPages, options: options)
+                if code != 0 { throw ExitCode(code) }
+                return
             }
             let seedValue = seed.flatMap(Fuzz.parseSeed) ?? UInt64(Date().timeIntervalSince1970 * 1e6)
             if modelOnly {
