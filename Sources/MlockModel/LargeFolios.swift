@@ -250,7 +250,7 @@ extension KernelModel {
             // (a large folio flushes the batch) while their pages still wait in the
             // lru_add batch: off the LRU, so stranded, then rescued by lru_add.
             let small = present.filter { if case let .folio(id)? = ptes[$0] { return folios[id]?.large == false }; return false }
-            let strandedFrom = small.count - small.count % Self.folioBatchSize
+            let strandedFrom = small.count - small.count % profile.folioBatchSize
             for batch in pteBatches(present) {
                 if let k = small.firstIndex(of: batch[0]), k >= strandedFrom, v.flags.contains(.locked),
                    case let .folio(id)? = ptes[batch[0]], let f = folios[id], f.mlocked, f.mlockCount <= 1 {
@@ -265,9 +265,6 @@ extension KernelModel {
         return 0
     }
 
-    /// FOLIO_BATCH_SIZE: the per-CPU lru_add and mlock batches hold 31 folios (measured
-    /// on 6.18 through MADV_COLLAPSE: 512 = 16 x 31 + 16 stranded).
-    static let folioBatchSize = 31
 
     /// __munlock_folio() on a folio off the LRU: PG_mlocked cleared and counted as
     /// stranded (no rescue there); lru_add() later finds it evictable and rescues it.

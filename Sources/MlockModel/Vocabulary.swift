@@ -470,6 +470,12 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     /// (seen in the VM: unevictable_pgs_rescued +0 on shmdt and ftruncate).
     /// TODO(profile): 6.14-6.17 have it but fall in `.largeFolio`.
     public var munlockBatchOutlivesTLBFlush: Bool { self == .rmapLargeFolio }
+    /// FOLIO_BATCH_SIZE: the per-CPU lru_add and mlock batches hold 31 folios since
+    /// 9cecde80aae0 ("mm: increase folio batch size", 6.9), 15 before (measured through
+    /// MADV_COLLAPSE of 512 locked pages: 6.18 and 6.12 strand 16 = 512 - 16 x 31, 6.1
+    /// strands 2 = 512 - 34 x 15).
+    /// TODO(profile): 6.7 and 6.8 have 15 but fall in `.largeFolio`.
+    public var folioBatchSize: Int { self == .pre518 || self == .mlockCount ? 15 : 31 }
     /// kpageflags reports a large folio's PG_mlocked / PG_unevictable on every page
     /// (stable_page_flags() reads the folio's flags since its folio rewrite); older
     /// kernels (6.1 measured) show them on the head page only.

@@ -35,3 +35,29 @@ struct AnonVmaMergeEraTests {
         }
     }
 }
+
+/// MADV_COLLAPSE of 512 locked small pages: the munlocks left over after the last full
+/// folio batch are stranded (FOLIO_BATCH_SIZE 31 from 6.9, 15 before).
+@Suite("folio batch size by era")
+struct FolioBatchEraTests {
+    static func collapseLocked(_ profile: KernelProfile) -> Counters {
+        var p = Proc(profile: profile)
+        p.run(mapAnon(A, 512))
+        p.run(mlock(A, 512))
+        let before = p.counters
+        p.run(madvise(A, 512, UAPI.MADV_COLLAPSE))
+        var d = p.counters
+        d.pgMunlocked -= before.pgMunlocked; d.pgStranded -= before.pgStranded
+        return d
+    }
+
+    @Test func since69ThirtyOneFolioBatchesStrandSixteen() {
+        let d = Self.collapseLocked(.largeFolio)
+        #expect(d.pgMunlocked == 496 && d.pgStranded == 16)
+    }
+
+    @Test func before69FifteenFolioBatchesStrandTwo() {
+        let d = Self.collapseLocked(.mlockCount)
+        #expect(d.pgMunlocked == 510 && d.pgStranded == 2)
+    }
+}
