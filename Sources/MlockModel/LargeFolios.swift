@@ -124,6 +124,7 @@ extension KernelModel {
         }
         guard let id = pmdFolio(b), let i = indexContaining(b) else { return }
         let v = vmas[i]
+        if folios[id]?.anon == false { zapFilePMD(id, b, vma: v); return }
         folios[id]?.pmdMapped = false
         pteTables.insert(b)
         if profile == .pre518 {

@@ -252,6 +252,7 @@ extension KernelModel {
             }
             if write {
                 if !v.flags.contains(.write) { return .fail(Err.EFAULT) }
+                if writeToReadOnlyFilePMD(a, vmaIndex: i) { touched += 1; k += 1; continue }
                 if needsFault(a, write: true), let j = indexContaining(a),
                    fault(a, vmaIndex: j, write: true, populate: false) == .sigbus {
                     return .fail(Err.EFAULT)

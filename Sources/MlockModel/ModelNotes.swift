@@ -125,6 +125,41 @@
 //   only before (6.1 measured): KernelProfile.kpageflagsShowFolioFlagsOnTails.
 // - smaps: AnonHugePages counts PMD-mapped anonymous folios only; Locked is the PSS of
 //   each page (folio_precise_page_mapcount: the live mapping plus frozen ones).
-// Not modelled: shmem THPs (shmem_enabled), large page-cache folios, khugepaged's own
+// LARGE FILE FOLIOS (LargeFileFolios.swift), Linux 6.18 unless said, measured on 6.18.44:
+// - shmem: shmem_allowable_huge_orders(): memfd/SysV (internal mount, not anonymous
+//   shmem) follow the mount's huge option = shmem_enabled (shmem_enabled_store sets
+//   SHMEM_SB(shm_mnt)->huge): always; advise with VM_HUGEPAGE; within_size when the folio
+//   ends by i_size; deny none, force all. Anonymous shmem follows
+//   hugepages-2048kB/shmem_enabled (inherit: the top level). shmem_suitable_orders(): the
+//   aligned range in the VMA (thp_vma_suitable_order) and nothing cached in it. Only the
+//   PMD order; smaller shmem sizes and folios past i_size are not modelled.
+// - page cache: do_sync_mmap_readahead() in a VM_HUGEPAGE VMA reads ahead from the index
+//   aligned down to the PMD, ra->size 2 x 512 (512 with VM_RAND_READ), ra->order 9,
+//   whatever transparent_hugepage/enabled says (measured with enabled=never: a 2 MiB
+//   folio all the same); page_cache_ra_order() takes per folio the highest order aligned
+//   to its index that ends by the file's last page (a 300-page file: 256+32+8+4, measured
+//   head at 0 and 256 pages mapped). Needs a filesystem with large folios
+//   (THPSettings.fileLargeFolios, assumed: ext4 on 6.16+, xfs; ext2 has none, and the
+//   scenarios then skip because no large folio was made).
+// - mapping: pmd_none and a suitable block -> do_set_pmd (finish_fault, or
+//   filemap_map_pmd in fault-around): one PMD, folio_add_file_rmap_pmd maps the whole
+//   folio -> mlocked in a VM_LOCKED VMA on 6.18 ("mm/rmap: mlock large folios" with
+//   Kiryl Shutsemau's finish_fault/faultaround series) and 5.18-6.6 (mlock_vma_folio
+//   compound); 6.7-6.17 mlock only small folios at the rmap add. 6.18 maps a folio that
+//   fits the VMA and one page table whole by PTEs (mlocked the same way); otherwise the
+//   faulting page and the fault-around window, page by page, never mlocked (a partial
+//   rmap add). mlock_pte_range() treats them as anonymous large folios (within range +
+//   whole batch to mlock; munlock always).
+// - The PMD of a read fault is writable in a shared writable shmem VMA (no write
+//   notification: vm_page_prot writable); a regular file wants write notification
+//   (->page_mkwrite), so its read fault PMD is read-only and a store goes wp_huge_pmd:
+//   no ->huge_fault, __split_huge_pmd, VM_FAULT_FALLBACK, the write fault maps a new PMD:
+//   in a locked VMA munlocked and mlocked again (measured: mlocked +1024, munlocked +512).
+// - __split_huge_pmd_locked() on a file PMD clears it (pmdp_huge_clear_flush), no PTEs;
+//   folio_remove_rmap_pmd -> munlock_vma_folio when the VMA (old flags) is VM_LOCKED.
+//   Measured: munlock/mprotect of one page of a locked shmem THP: Mlocked -2048 kB, Rss 0.
+// Not modelled: shmem mTHP sizes, fork of a VMA with a large shmem/page-cache folio
+// (shared file VMAs copy no page tables, so the child refaults; not checked), truncation
+// splitting a large cached folio, khugepaged's own
 // collapses (scan_sleep_millisecs 10 s: a scenario never lasts that long), mremap of a
 // THP to a misaligned address beyond splitting, deferred split by the shrinker.

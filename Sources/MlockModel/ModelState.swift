@@ -134,6 +134,9 @@ struct Folio: Sendable {
     /// Mapped by a PMD in the live address space (a PMD-mapped THP); otherwise its
     /// pages are mapped by PTEs.
     var pmdMapped = false
+    /// A shmem/page-cache folio's PMD is writable: mapped by a write fault (do_set_pmd
+    /// makes a read fault's PMD read-only).
+    var pmdWritable = false
     var nr: Int64 { 1 << Int64(order) }
     var large: Bool { order > 0 }
     /// Addresses of the pages mapping it (its rmap; for a PMD-mapped THP every page of

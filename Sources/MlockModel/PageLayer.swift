@@ -138,7 +138,11 @@ extension KernelModel {
     mutating func mapFileFolio(_ id: Int, at addr: UInt64, vma: VMA, populate: Bool) {
         ptes[addr] = .folio(id)
         folios[id]?.maps.insert(addr)
-        if isMlockVMA(vma) && (profile != .pre518 || populate) { mlockFolio(id) }
+        pteTables.insert(block(addr))
+        // A PTE of a large folio: the rmap add maps part of it, never mlocked there
+        // (6.7 on: small folios only; 5.18: compound mappings only).
+        let large = folios[id]?.large ?? false
+        if isMlockVMA(vma) && !large && (profile != .pre518 || populate) { mlockFolio(id) }
     }
 
     /// Maps a new anonymous folio at `addr` in the VMA at index `i` (do_anonymous_page,
@@ -181,6 +185,7 @@ extension KernelModel {
         if isMlockVMA(vma) && counted {
             munlockFolio(id, otherLockedMapping: profile == .pre518 && mappedLockedElsewhere(id, except: first))
         }
+        if folios[id]?.maps.isEmpty == true { folios[id]?.pmdMapped = false }
         if let f = folios[id], f.anon, f.unmapped { freeFolio(id) }
     }
 
@@ -252,6 +257,7 @@ extension KernelModel {
         // ramfs has no readahead: its super block's bdi is noop_backing_dev_info, set up
         // by bdi_init(), which leaves ra_pages 0 (VM_READAHEAD_PAGES is given only by
         // bdi_alloc()); its faults add one page, as shmem's.
+        if readAheadLarge(v, index) { return }
         guard let oid = objectID(v.file), let obj = objects[oid], obj.kind == .file,
               obj.cache[index] == nil, index < obj.pages else { return }
         var first = index, count: UInt64 = 1
@@ -307,6 +313,10 @@ extension KernelModel {
             if !write { faultAround(addr, vmaIndex: i, populate: populate) }
             return .sigbus
         }
+        // A large shmem/page-cache folio found or allocated here, mapped whole.
+        if ptes[addr] == nil && (v.isShared || !write) && faultLargeFile(addr, vmaIndex: i, populate: populate, write: write) {
+            return .ok
+        }
         if v.isShared {
             if ptes[addr] != nil { return .ok }
             readAround(v, index)
@@ -361,7 +371,9 @@ extension KernelModel {
             let a = tableBase + p * pageSize
             guard ptes[a] == nil else { continue }
             let index = v.index(of: a)
-            guard index < obj.pages, let id = obj.cache[index] else { continue }
+            guard index < obj.pages, let id = objects[objectID(v.file)!]?.cache[index] else { continue }
+            // 6.18 filemap_map_pages maps a large folio that fits whole; else this page.
+            if folios[id]?.large == true && mapLargeFileFolio(id, at: a, vmaIndex: i, populate: populate) { continue }
             mapFileFolio(id, at: a, vma: v, populate: populate)
         }
     }

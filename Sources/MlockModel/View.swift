@@ -19,6 +19,7 @@ extension KernelModel {
             var rss: UInt64 = 0
             var pssLocked: UInt64 = 0
             var anonHuge: UInt64 = 0
+            var filePmd: UInt64 = 0
             let locked = v.flags.contains(.locked)
             var a = v.start
             while a < v.end {
@@ -52,7 +53,9 @@ extension KernelModel {
                         let shown = k == 0 || profile.kpageflagsShowFolioFlagsOnTails
                         pages[a] = PageView(present: true, zero: false, mlocked: shown && f.mlocked,
                                             unevictable: shown && f.unevictable, thp: true, head: k == 0, tail: k > 0)
-                        if f.pmdMapped && a == block(a) && v.isPrivateAnon { anonHuge += pmdSize }
+                        if f.pmdMapped && a == block(a) {
+                            if f.anon { anonHuge += pmdSize } else { filePmd += pmdSize }
+                        }
                     } else {
                         pages[a] = PageView(present: true, zero: false, mlocked: f.mlocked, unevictable: f.unevictable)
                     }
@@ -71,7 +74,8 @@ extension KernelModel {
             }
             out.append(VMAView(start: v.start, end: v.end, prot: v.flags.prot, shared: v.isShared,
                                locked: locked, rssKB: rss >> 10, lockedKB: (pssLocked >> 12) >> 10,
-                               advice: Self.advice(v.flags), anonHugeKB: anonHuge >> 10))
+                               advice: Self.advice(v.flags), anonHugeKB: anonHuge >> 10,
+                               filePmdKB: filePmd >> 10))
         }
         return StepView(result: result, vmas: out, vmLckKB: lockedVM * (pageSize >> 10),
                         pages: pages, counters: counters)

@@ -333,11 +333,14 @@ public struct VMAView: Hashable, Sendable, CustomStringConvertible {
     /// smaps AnonHugePages, in kB: anonymous folios mapped by a PMD (PTE-mapped large
     /// folios do not count).
     public var anonHugeKB: UInt64
+    /// smaps ShmemPmdMapped + FilePmdMapped, in kB: shmem and page-cache folios mapped by
+    /// a PMD.
+    public var filePmdKB: UInt64
     public init(start: UInt64, end: UInt64, prot: Prot, shared: Bool, locked: Bool, rssKB: UInt64, lockedKB: UInt64,
-                advice: [String] = [], anonHugeKB: UInt64 = 0) {
+                advice: [String] = [], anonHugeKB: UInt64 = 0, filePmdKB: UInt64 = 0) {
         self.start = start; self.end = end; self.prot = prot; self.shared = shared
         self.locked = locked; self.rssKB = rssKB; self.lockedKB = lockedKB; self.advice = advice
-        self.anonHugeKB = anonHugeKB
+        self.anonHugeKB = anonHugeKB; self.filePmdKB = filePmdKB
     }
     /// VmFlags that madvise sets and smaps prints (show_smap_vma_flags): VM_HUGEPAGE hg,
     /// VM_NOHUGEPAGE nh, VM_DONTCOPY dc, VM_DONTDUMP dd, VM_WIPEONFORK wf, VM_SEQ_READ sr,
@@ -490,6 +493,12 @@ public enum THPMode: String, Hashable, Sendable, Codable {
     case inherit
 }
 
+/// shmem_enabled values (mm/shmem.c SHMEM_HUGE_*); `inherit` only in the per-size files.
+public enum ShmemHuge: String, Hashable, Sendable, Codable {
+    case always, never, advise, deny, force, inherit
+    case withinSize = "within_size"
+}
+
 /// The machine's THP settings for anonymous memory, an input of the model (the live
 /// layer reads them from /sys/kernel/mm/transparent_hugepage; the model never does).
 public struct THPSettings: Hashable, Sendable {
@@ -501,8 +510,24 @@ public struct THPSettings: Hashable, Sendable {
     /// transparent_hugepage/use_zero_page: a read fault on a range where a PMD THP could
     /// be made maps the huge zero page.
     public var useZeroPage: Bool
-    public init(enabled: THPMode, anonOrders: [Int: THPMode], useZeroPage: Bool = true) {
+    /// transparent_hugepage/shmem_enabled: the huge option of the internal shmem mount
+    /// (memfd, shared anonymous memory, SysV shm), and `deny`/`force` over all mounts.
+    public var shmemEnabled: ShmemHuge
+    /// hugepages-2048kB/shmem_enabled: the PMD size for anonymous shmem (MAP_SHARED |
+    /// MAP_ANONYMOUS) on kernels with per-size shmem controls (6.11 on); `inherit`
+    /// follows shmem_enabled. Smaller shmem sizes are not modelled (the runner keeps
+    /// them `never`).
+    public var shmemPMD: ShmemHuge
+    /// Regular files in the scenarios' directory live on a filesystem whose page cache
+    /// takes large folios (mapping_large_folio_support: ext4 from 6.16, xfs, btrfs...):
+    /// a read fault in a VM_HUGEPAGE file VMA reads ahead PMD-sized folios. A stated
+    /// assumption, not an observation: where it is false the kernel makes small folios
+    /// and the scenarios that need large ones skip (LargeFolioExpectation).
+    public var fileLargeFolios: Bool
+    public init(enabled: THPMode, anonOrders: [Int: THPMode], useZeroPage: Bool = true,
+                shmemEnabled: ShmemHuge = .never, shmemPMD: ShmemHuge = .inherit, fileLargeFolios: Bool = true) {
         self.enabled = enabled; self.anonOrders = anonOrders; self.useZeroPage = useZeroPage
+        self.shmemEnabled = shmemEnabled; self.shmemPMD = shmemPMD; self.fileLargeFolios = fileLargeFolios
     }
     /// No THP anywhere: every folio is order 0 (the model's behaviour before THPs).
     public static let disabled = THPSettings(enabled: .never, anonOrders: [:])

@@ -155,6 +155,7 @@ extension StepComparison {
     static func smaps(_ vmas: [VMAView]) -> String {
         vmas.isEmpty ? "(none)" : vmas.map {
             "Rss=\($0.rssKB) Locked=\($0.lockedKB)" + ($0.anonHugeKB > 0 ? " AnonHugePages=\($0.anonHugeKB)" : "")
+                + ($0.filePmdKB > 0 ? " Shmem/FilePmdMapped=\($0.filePmdKB)" : "")
         }.joined(separator: ", ")
     }
 

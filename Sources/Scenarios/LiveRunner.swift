@@ -150,7 +150,7 @@ public final class LiveRunner: @unchecked Sendable {
         guard s.requirements.contains(.thp) else { return [] }
         var written: [String] = []
         var values: [(String, String)] = s.thpSettings.map { ($0.file, $0.value) }
-        if forcedTHPNever { values += THPSysfs.enabledFiles().map { ($0, "never") } }
+        if forcedTHPNever { values += (THPSysfs.enabledFiles() + THPSysfs.shmemFiles()).map { ($0, "never") } }
         for (file, value) in values {
             let path = THPSysfs.base + "/" + file
             try SettingsJournal.shared.set(path, to: value)
@@ -321,7 +321,7 @@ public final class LiveRunner: @unchecked Sendable {
         }
         if small == 0 && absent == 0 && wrongShape == 0 { return nil }
         let thp = THPSysfs.read()
-        let setting = "enabled=\(thp.enabled.rawValue), \(e.order == pmdOrder ? "hugepages-2048kB" : "hugepages-\(4 << e.order)kB")=\(thp.anonOrders[e.order]?.rawValue ?? "absent")"
+        let setting = "enabled=\(thp.enabled.rawValue), \(e.order == pmdOrder ? "hugepages-2048kB" : "hugepages-\(4 << e.order)kB")=\(thp.anonOrders[e.order]?.rawValue ?? "absent"), shmem_enabled=\(thp.shmemEnabled.rawValue)"
         return "the kernel made no \(size) at \(Arena.describe(e.addr)) (\(e.pages) pages: \(small) small, \(absent) absent, "
             + "\(wrongShape) in folios of another order; call returned \(result); \(setting)\(forcedTHPNever ? ", forced by LOCKSTEP_THP=never" : ""))"
             + ": THP could not be made, nothing to check"

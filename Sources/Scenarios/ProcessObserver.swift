@@ -54,7 +54,8 @@ final class ProcessObserver {
                 arena.append(VMAView(start: e.start, end: e.end, prot: prot, shared: e.shared,
                                      locked: e.isLocked, rssKB: e.rssKB, lockedKB: e.lockedKB,
                                      advice: e.vmFlags.intersection(VMAView.adviceMnemonics).sorted(),
-                                     anonHugeKB: e.anonHugePagesKB))
+                                     anonHugeKB: e.anonHugePagesKB,
+                                     filePmdKB: e[kB: "ShmemPmdMapped"] + e[kB: "FilePmdMapped"]))
             } else if e.path != "[vsyscall]" {  // the gate area is not a VMA of the mm
                 foreign.append(ForeignMapping(start: e.start, end: e.end, prot: prot,
                                               special: !e.vmFlags.isDisjoint(with: Self.specialFlags),

@@ -36,7 +36,20 @@ public enum THPSysfs {
         // Kernels before mTHP (6.8) have no hugepages-* files: the PMD size follows `enabled`.
         if orders.isEmpty { orders[pmdOrder] = .inherit }
         let zero = (try? SettingsJournal.currentValue(base + "/use_zero_page")) != "0"
-        return THPSettings(enabled: top, anonOrders: orders, useZeroPage: zero)
+        // shmem_enabled (absent without CONFIG_TRANSPARENT_HUGEPAGE shmem support: never);
+        // hugepages-2048kB/shmem_enabled from 6.11 (before: the top level decides).
+        let shmem = (try? SettingsJournal.currentValue(base + "/shmem_enabled")).flatMap(ShmemHuge.init(rawValue:)) ?? .never
+        let shmemPMD = (try? SettingsJournal.currentValue(base + "/" + shmemPMDFile)).flatMap(ShmemHuge.init(rawValue:)) ?? .inherit
+        return THPSettings(enabled: top, anonOrders: orders, useZeroPage: zero, shmemEnabled: shmem, shmemPMD: shmemPMD)
+    }
+
+    static let shmemPMDFile = "hugepages-2048kB/shmem_enabled"
+
+    /// Every shmem_enabled file (top level and each size), relative to `base`: what
+    /// LOCKSTEP_THP=never turns off too.
+    public static func shmemFiles() -> [String] {
+        ["shmem_enabled"] + [8, 16, 32, 64, 128, 256, 512, 1024, 2048].map { "hugepages-\($0)kB/shmem_enabled" }
+            .filter { (try? readWholeFile(base + "/" + $0)) != nil }
     }
 
     /// Every `enabled` file (top level and each size), relative to `base`.

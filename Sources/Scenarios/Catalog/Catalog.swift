@@ -23,6 +23,7 @@ public enum Catalog {
         + Files.scenarios
         + Migration.scenarios
         + THP.scenarios
+        + THPFile.scenarios
         + FuzzCases.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
