@@ -201,6 +201,8 @@ vm_main() {
     say "vm: booting $label under QEMU $accel (2 vCPUs, 2 NUMA nodes, ${memory}), timeout ${timeout}s"
     : >"$console"
     local tq; tq=$(date +%s.%N)   # the verdict's clock starts at boot: build and initramfs are cached work
+    # secretmem.enable=1: memfd_secret is off by default before 6.5 ("mm/secretmem: make
+    # it on by default"), so 6.1 guests would skip the files.secret.* scenarios.
     # One socket per node: CPUs of one package on two nodes make the kernel WARN (topology_sane).
     local qemu=(qemu-system-x86_64 -accel "$accel$([ "$accel" = tcg ] && echo "${LOCKSTEP_VM_TCG_OPTS-,thread=single}")" -m "$memory" -smp 2,sockets=2,cores=1,threads=1
         -object memory-backend-ram,id=m0,size=${half}M -object memory-backend-ram,id=m1,size=${half}M
@@ -208,7 +210,7 @@ vm_main() {
         -display none -monitor none -no-reboot -nodefaults
         -serial stdio -chardev file,id=res,path="$resultsfile" -serial chardev:res
         -kernel "$image" -initrd "$initrd"
-        -append "console=ttyS0 loglevel=4 panic=-1 ${vm_append-}")
+        -append "console=ttyS0 loglevel=4 panic=-1 secretmem.enable=1 ${vm_append-}")
     local rc_file=$work/qemu.rc
     # Stream the console (progress) while keeping it; stop early on a decompressor halt.
     ( timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>"$work/qemu.err" & echo $! >"$work/qemu.pid"; wait $!; echo $? >"$rc_file" ) |

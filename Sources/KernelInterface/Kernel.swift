@@ -117,6 +117,16 @@ public enum Kernel {
         }
     }
 
+    /// `uname -v` ("#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"): Debian's 6.1
+    /// kernels carry their upstream version only here (uname -r is "6.1.0-56-amd64").
+    public static func unameVersion() throws -> String {
+        var u = utsname()
+        if uname(&u) != 0 { throw Errno.current }
+        return withUnsafeBytes(of: &u.version) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+
     /// CLOCK_MONOTONIC in nanoseconds.
     public static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()

@@ -78,6 +78,8 @@ public enum PlantedRule: String, CaseIterable, Codable, Sendable {
 
 public struct KernelModel: Sendable {
     public let profile: KernelProfile
+    /// Rules a stable backport changed within a series (chosen by full version).
+    public var facts = VersionFacts()
     /// Wrong rules planted on purpose (empty in every real run).
     public var planted: Set<PlantedRule> = []
 
@@ -109,6 +111,10 @@ public struct KernelModel: Sendable {
     /// UCOUNT_RLIMIT_MEMLOCK per uid (user_shm_lock), in pages: what SHM_LOCK charged.
     /// Taken to start at 0 for every uid (no other SHM_LOCKed segment on the machine).
     var shmLockedPages: [UInt32: UInt64] = [:]
+    /// user_struct->locked_vm per uid, in pages: what memfd_secret faults charged (with
+    /// `facts.secretmemChargesUserOnFault`). Taken to start at 0 for every uid (nothing
+    /// else of that uid charges it: no io_uring buffers, perf buffers or RDMA pins).
+    var userLockedVM: [UInt32: UInt64] = [:]
 
     // Page layer
     var ptes: [UInt64: PTE] = [:]
@@ -306,7 +312,10 @@ public struct KernelModel: Sendable {
         case .file: obj = BackingObject(kind: .file, pages: pages)
         // ramfs_get_inode() and secretmem_file_create() mark the mapping unevictable.
         case .ramfs: obj = BackingObject(kind: .ramfs, pages: pages, unevictable: true)
-        case .secret: obj = BackingObject(kind: .secret, pages: pages, unevictable: true)
+        case .secret:
+            obj = BackingObject(kind: .secret, pages: pages, unevictable: true)
+            // secretmem_init_inode_priv(): the creator's user_struct pays for the pages.
+            if facts.secretmemChargesUserOnFault { obj.chargedUID = uid }
         }
         objects[id] = obj
         objectForSlot[slot] = id

@@ -81,10 +81,15 @@ extension KernelModel {
             if objects[id]?.kind == .secret {
                 // secretmem_mmap_prepare(): MAP_SHARED only -> EINVAL; mlock_future_ok()
                 // with VM_LOCKED -> EAGAIN; then VM_LOCKED | VM_DONTDUMP on the VMA (but
-                // not in do_mmap's vm_flags: no populate unless asked for).
+                // not in do_mmap's vm_flags: no populate unless asked for). Since "properly
+                // account locked pages" only VM_DONTDUMP: the pages are charged at fault.
                 if !shared { return .fail(Err.EINVAL) }
-                if !mlockFutureOK(locked: true, bytes: len) { return .fail(Err.EAGAIN) }
-                vmFlags.formUnion([.locked, .dontDump])
+                if facts.secretmemChargesUserOnFault {
+                    vmFlags.insert(.dontDump)
+                } else {
+                    if !mlockFutureOK(locked: true, bytes: len) { return .fail(Err.EAGAIN) }
+                    vmFlags.formUnion([.locked, .dontDump])
+                }
             }
         }
         // MAP_NORESERVE -> VM_NORESERVE (overcommit heuristic mode); accountable_mapping():

@@ -59,6 +59,21 @@
 // enough free pages (the runner reserves them); never VM_LOCKED, never on an LRU.
 // ramfs: no readahead (noop_backing_dev_info: bdi_init() leaves ra_pages 0).
 //
+// MEMFD_SECRET, TWO RULES (VersionFacts.secretmemChargesUserOnFault). Until "mm/secretmem:
+// properly account locked pages" (CVE-2026-93243; mainline 7.3-rc mm-hotfixes, backported
+// to stable 6.12.113 and 6.1.191, absent from 6.18.44) secretmem's mmap checked
+// mlock_future_ok() and set VM_LOCKED: the mapping counted in mm->locked_vm, its pages
+// mlocked at fault and munlocked at munmap, while the file and its pages outlived the
+// mapping uncounted (map, touch, munmap, repeat: unevictable memory without a limit).
+// The fix (Debian sources 6.12.111 vs 6.12.113, 6.1.190 vs 6.1.192 compared) moves the
+// charge to the file: secretmem_mmap only adds VM_DONTDUMP; secretmem_fault charges each
+// page it adds to the creator's user_struct->locked_vm against the faulting task's
+// RLIMIT_MEMLOCK (no CAP_IPC_LOCK exemption; SIGBUS over it); the last fput releases the
+// charge. An intended rule change, not a kernel bug: the limit still holds, per user and
+// for the file's whole life. The model keeps user->locked_vm per uid from 0 (nothing
+// else of the uid charges it) and never releases it within a scenario (no op closes an
+// fd). Checked in the VM on 6.12.117 (files.secret.*, fault-charge among them).
+//
 // TODO (profile granularity): KernelProfile is an mlock era. The host's mremap
 // behaviour (6.17 multi-VMA MREMAP_FIXED move)
 // is tied to `.largeFolio`; kernels 6.7-6.15 have neither. Before 6.16 a failing

@@ -175,6 +175,9 @@ struct BackingObject: Sendable {
     /// AS_UNEVICTABLE on the mapping (mapping_unevictable): ramfs and secretmem from
     /// birth, a SysV segment while SHM_LOCKed. folio_evictable() is false for its folios.
     var unevictable = false
+    /// memfd_secret with `VersionFacts.secretmemChargesUserOnFault`: the uid whose
+    /// user_struct->locked_vm each new page is charged to (the creator's).
+    var chargedUID: UInt32?
 }
 
 /// A VMA memory policy (mbind): its mode and its one node.

@@ -247,6 +247,17 @@ extension KernelModel {
         return id
     }
 
+    /// secretmem_fault() adding a page with `facts.secretmemChargesUserOnFault`
+    /// (__secretmem_account_pages): the creator's user->locked_vm + 1 against the
+    /// faulting task's RLIMIT_MEMLOCK, no CAP_IPC_LOCK exemption; false: SIGBUS.
+    mutating func chargeSecretPage(_ obj: BackingObject) -> Bool {
+        guard let owner = obj.chargedUID else { return true }
+        let charged = userLockedVM[owner, default: 0] + 1
+        if charged > lockLimitPages { return false }
+        userLockedVM[owner] = charged
+        return true
+    }
+
     /// filemap_fault() on a regular-file page that is not cached:
     /// do_sync_mmap_readahead() reads around it -- ra->start = index - ra_pages/2,
     /// ra->size = ra_pages, clipped to the file -- (none with VM_RAND_READ; from the
@@ -323,6 +334,7 @@ extension KernelModel {
             // do_read_fault: fault-around needs vm_ops->map_pages, which secretmem lacks.
             if !write && obj.kind != .secret { faultAround(addr, vmaIndex: i, populate: populate) }
             if ptes[addr] == nil {
+                if obj.kind == .secret && obj.cache[index] == nil && !chargeSecretPage(obj) { return .sigbus }
                 let id = cacheFolio(v.file!, index)                 // __do_fault
                 mapFileFolio(id, at: addr, vma: v, populate: populate)
             }

@@ -486,6 +486,31 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     public var kpageflagsShowFolioFlagsOnTails: Bool { self == .largeFolio || self == .rmapLargeFolio }
 }
 
+/// Rules that changed inside a stable series, by a backport, so they are not eras of
+/// `KernelProfile`: the runner chooses them from the full version (`Profiles.versionFacts`).
+public struct VersionFacts: Hashable, Sendable, Codable {
+    /// memfd_secret pages are charged to a user, not locked in an mm ("mm/secretmem:
+    /// properly account locked pages", CVE-2026-93243: mainline in the 7.3-rc cycle,
+    /// stable 6.12.113 and 6.1.191; compared in the Debian sources of 6.12.111/6.12.113
+    /// and 6.1.190/6.1.192). Before, secretmem's mmap checked mlock_future_ok() (EAGAIN
+    /// over RLIMIT_MEMLOCK without CAP_IPC_LOCK) and made the VMA VM_LOCKED, counted in
+    /// mm->locked_vm, its pages mlocked at fault. After, mmap only adds VM_DONTDUMP: no
+    /// VM_LOCKED, no locked_vm, no limit check; each page the fault adds to the file is
+    /// charged to the user_struct of the file's creator (user->locked_vm, as io_uring and
+    /// perf charge) against the faulting task's RLIMIT_MEMLOCK, with no CAP_IPC_LOCK
+    /// exemption; over the limit the fault is SIGBUS. The charge lasts until the file is
+    /// released (not at munmap). The pages stay unevictable (the mapping is) but are not
+    /// PG_mlocked unless the VMA is VM_LOCKED for another reason (MCL_FUTURE, MAP_LOCKED).
+    public var secretmemChargesUserOnFault: Bool
+    public init(secretmemChargesUserOnFault: Bool = false) {
+        self.secretmemChargesUserOnFault = secretmemChargesUserOnFault
+    }
+    /// The facts that hold, by name ("secretmem-charges-user-on-fault"), for records.
+    public var names: [String] {
+        secretmemChargesUserOnFault ? ["secretmem-charges-user-on-fault"] : []
+    }
+}
+
 /// How a transparent huge page size is enabled (sysfs `enabled` files).
 public enum THPMode: String, Hashable, Sendable, Codable {
     case always, madvise, never

@@ -21,6 +21,9 @@ public struct LiveEnvironment: Codable, Sendable {
     public var memfdSecretUnavailable: String? = nil
     /// The profile `uname -r` implies.
     public var profileByRelease: String = ""
+    /// Stable-backport facts the model takes for this version (`VersionFacts.names`), and why.
+    public var versionFacts: [String] = []
+    public var versionFactsReason: String = ""
     /// The calibration probe's findings and the profile they imply (nil: not run).
     public var profileProbe: ProfileProbe?
     /// Set when the release and the probe disagree (the probe wins), or the probe
@@ -76,6 +79,8 @@ public final class LiveRunner: @unchecked Sendable {
     public private(set) var environment: LiveEnvironment
     public let options: RunnerOptions
     let profile: KernelProfile
+    /// Rules stable backports changed within the series, by full version.
+    let facts: VersionFacts
     let agentPath: String
     let tmpdir: String
     /// The measuring thread and every agent run on this CPU, so that the agent's
@@ -125,10 +130,14 @@ public final class LiveRunner: @unchecked Sendable {
                                      probeUnavailable: kpf ? nil : "the probe reads kpageflags (root and CONFIG_PROC_PAGE_MONITOR)",
                                      forced: options.profile)
         profile = chosen.profile
+        let versionFacts = Profiles.versionFacts(release: release, version: (try? Sys.unameVersion()) ?? "")
+        facts = versionFacts.0
         var env = LiveEnvironment(kernelRelease: release, root: root, kpageflags: kpf, statRefresh: refresh,
                                   profile: chosen.profile.rawValue, profileReason: chosen.reason,
                                   memfdSecretUnavailable: Sys.memfdSecretUnavailable())
         env.profileByRelease = byRelease.0.rawValue
+        env.versionFacts = versionFacts.0.names
+        env.versionFactsReason = versionFacts.1
         env.profileProbe = probe
         env.profileWarning = chosen.warning
         env.memoryNodes = NUMATopology.memoryNodes()

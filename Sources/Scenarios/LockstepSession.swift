@@ -58,6 +58,7 @@ final class LockstepSession {
                 fileReadAheadKB: runner.readAheadKB, capSysResource: start.capSysResource, capSetuid: start.capSetuid,
                 uid: start.uid, settings: scenario.settings, numa: runner.numa, thp: THPSysfs.read()))
             m.planted = runner.options.planted
+            m.facts = runner.facts
             model = m
             comparison = StepComparison(keepPassing: keepChecks)
             pageLayer = runner.environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact

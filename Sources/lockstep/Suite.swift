@@ -105,7 +105,8 @@ enum Suite {
         let probeLine: [String] = env.map { e in
             ["profile by uname -r: \(e.profileByRelease); by calibration probe: "
                 + (e.profileProbe.map { ($0.profile?.rawValue ?? "undecided (\($0.consistent.map(\.rawValue).joined(separator: " or ")))") + " (\($0.summary), \(String(format: "%.1f", $0.milliseconds)) ms)" } ?? "not run")
-                + "; chosen: \(profile)"]
+                + "; chosen: \(profile)",
+             "stable-backport facts: \(e.versionFacts.isEmpty ? "none" : e.versionFacts.joined(separator: ", ")) (\(e.versionFactsReason))"]
         } ?? []
         let warnings: [String] = env?.profileWarning.map { ["WARNING: \($0)"] } ?? []
         for w in warnings { Out.err(w) }
@@ -145,6 +146,8 @@ enum Suite {
         record.profileByRelease = env?.profileByRelease
         record.profileProbe = env?.profileProbe
         record.profileWarning = env?.profileWarning
+        record.versionFacts = env?.versionFacts
+        record.versionFactsReason = env?.versionFactsReason
 
         var recordPath: String?
         let footerDiagnostics: [String]

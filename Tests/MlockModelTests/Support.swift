@@ -13,11 +13,12 @@ struct Proc {
     init(profile: KernelProfile = .largeFolio, soft: UInt64 = UAPI.RLIM_INFINITY,
          hard: UInt64 = UAPI.RLIM_INFINITY, cap: Bool = true, foreign: [ForeignVMA] = [],
          readAheadKB: UInt64 = 128, settings: [Setting] = [], numa: NUMANodes? = nil,
-         thp: THPSettings = .disabled) {
+         thp: THPSettings = .disabled, facts: VersionFacts = VersionFacts()) {
         model = KernelModel(profile: profile,
                             setup: ProcessSetup(foreign: foreign, memlockSoft: soft, memlockHard: hard,
                                                 capIpcLock: cap, fileReadAheadKB: readAheadKB,
                                                 settings: settings, numa: numa, thp: thp))
+        model.facts = facts
     }
 
     @discardableResult

@@ -73,3 +73,27 @@ func theProbeTableNamesEachProfileByItsOwnFindings(_ p: KernelProfile) {
                              splitKeepsMlock: ProfileProbe.expectsSplitKeepsMlock(p))
     #expect(probe.profile == p)
 }
+
+// Stable-backport facts by full version: "mm/secretmem: properly account locked pages"
+// is in 6.12.113 and 6.1.191 (Debian changelogs), not in 6.18.44 (this host).
+
+@Test func secretmemChargeFollowsTheStableBoundaries() {
+    func charges(_ release: String, _ version: String = "") -> Bool {
+        Profiles.versionFacts(release: release, version: version).0.secretmemChargesUserOnFault
+    }
+    #expect(!charges("6.12.111+deb12-amd64"))
+    #expect(charges("6.12.113+deb12-amd64"))
+    #expect(charges("6.12.117+deb12-amd64"))
+    #expect(!charges("6.18.44-fc-v782"))
+    #expect(charges("7.3.0"))
+    // Debian 6.1: uname -r is the ABI name, uname -v has the upstream version.
+    #expect(charges("6.1.0-56-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"))
+    #expect(!charges("6.1.0-55-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.190-1 (2026-10-16)"))
+    #expect(!charges("6.1.0-56-amd64"))                               // no uname -v: 6.1.0
+}
+
+@Test func debianABINamesTakeTheUpstreamVersionFromUnameV() {
+    #expect(Profiles.fullVersion(release: "6.1.0-56-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)")! == (6, 1, 192))
+    #expect(Profiles.fullVersion(release: "6.12.117+deb12-amd64", version: "#1 SMP Debian 6.12.117-1~deb12u1")! == (6, 12, 117))
+    #expect(Profiles.fullVersion(release: "6.1.0-56-amd64", version: "#1 SMP Debian 6.12.1-1")! == (6, 1, 0))  // another series: ignored
+}

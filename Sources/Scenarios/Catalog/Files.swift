@@ -1,8 +1,9 @@
 import MlockModel
 
 /// Files and special mappings: ramfs (unevictable from birth, in the agent's own mount
-/// namespace), hugetlb (populated, never VM_LOCKED), memfd_secret (always VM_LOCKED,
-/// unevictable, but GUP cannot populate it), and truncate / fallocate(PUNCH_HOLE) of
+/// namespace), hugetlb (populated, never VM_LOCKED), memfd_secret (VM_LOCKED, or since
+/// the 6.12.113/6.1.191 backport charged per page at fault; unevictable; GUP cannot
+/// populate it), and truncate / fallocate(PUNCH_HOLE) of
 /// locked file pages. MAP_DROPPABLE is in `selftests.mlock2.mlock-droppable`,
 /// `…mlockall-future-droppable` and `fork.zero-and-wipeonfork`; MADV_DONTNEED_LOCKED in
 /// `edge.madvise-locked.dontneed-locked*` and `sysv.dontneed-locked`.
@@ -103,7 +104,7 @@ enum Files {
 
     static let secret: [Scenario] = [
         files("secret.map-and-touch",
-              "a memfd_secret mapping is VM_LOCKED at mmap (VmLck counted) but not populated; each touched page is unevictable (culled) and mlocked; munmap munlocks them, no rescue (the secretmem mapping is unevictable)",
+              "a memfd_secret mapping is VM_LOCKED at mmap (VmLck counted) but not populated; each touched page is unevictable (culled) and mlocked; munmap munlocks them, no rescue (the secretmem mapping is unevictable). After 'mm/secretmem: properly account locked pages' (6.12.113, 6.1.191): not VM_LOCKED, VmLck 0, pages unevictable only",
               requires: [.memfdSecret]) { b in
             let m = b.region(pages: 4)
             b.createObject(0, .secret, pages: 4, filled: false)
@@ -137,8 +138,21 @@ enum Files {
             b.truncate(0, pages: 4, "EINVAL: the size is set once")
             b.punchHole(0, firstPage: 0, pages: 1, "EOPNOTSUPP")
         },
+        files("secret.fault-charge",
+              "memfd_secret under RLIMIT_MEMLOCK of one page, CAP_IPC_LOCK kept: before 'mm/secretmem: properly account locked pages' (6.12.113, 6.1.191) the capability passes mlock_future_ok and both pages fault, mlocked; after, each new page is charged to the creator's user->locked_vm at fault with no capability exemption, the charge outlives munmap, and the second page is SIGBUS",
+              requires: [.memfdSecret]) { b in
+            let m = b.region(pages: 1)
+            let w = b.region(pages: 2)
+            b.setMemlockLimit(soft: pageSize, hard: pageSize, "RLIMIT_MEMLOCK = 1 page, CAP_IPC_LOCK kept")
+            b.createObject(0, .secret, pages: 2, filled: false)
+            b.mapObject(m, slot: 0, shared: true)
+            b.touch(m, "page 0: charged (after the backport) or mlocked (before)")
+            b.munmap(m, "the fd keeps the file, its page and its charge")
+            b.mapObject(w, slot: 0, shared: true)
+            b.touch(w, "page 0 is cached; page 1: SIGBUS after the backport, mlocked before")
+        },
         files("secret.rlimit",
-              "memfd_secret against RLIMIT_MEMLOCK without CAP_IPC_LOCK: a 2-page mapping over a 1-page limit is EAGAIN (secretmem_mmap_prepare: mlock_future_ok), a 1-page one fits",
+              "memfd_secret against RLIMIT_MEMLOCK without CAP_IPC_LOCK: a 2-page mapping over a 1-page limit is EAGAIN (secretmem_mmap_prepare: mlock_future_ok), a 1-page one fits; after 'mm/secretmem: properly account locked pages' both map and the touched page is charged at fault",
               requires: [.memfdSecret]) { b in
             let m = b.region(pages: 2)
             let n = b.region(pages: 1)

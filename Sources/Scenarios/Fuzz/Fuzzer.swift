@@ -54,6 +54,7 @@ public final class Fuzzer {
             foreign: [], memlockSoft: UAPI.RLIM_INFINITY, memlockHard: UAPI.RLIM_INFINITY, capIpcLock: true,
             fileReadAheadKB: runner.readAheadKB))
         m.planted = runner.options.planted
+        m.facts = runner.facts
         return m
     }
 
@@ -74,6 +75,7 @@ public final class Fuzzer {
             foreign: [], memlockSoft: s.memlockSoft, memlockHard: s.memlockHard, capIpcLock: s.capIpcLock,
             fileReadAheadKB: runner.readAheadKB, capSysResource: s.capSysResource, capSetuid: s.capSetuid, uid: s.uid))
         m.planted = runner.options.planted
+        m.facts = runner.facts
         return m
     }
 

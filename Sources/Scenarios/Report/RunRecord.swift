@@ -18,6 +18,10 @@ public struct RunRecord: Codable, Sendable {
     public var profileByRelease: String?
     public var profileProbe: ProfileProbe?
     public var profileWarning: String?
+    /// Stable-backport facts the model took for the full version (`VersionFacts.names`),
+    /// and why (nil in records made before they existed).
+    public var versionFacts: [String]?
+    public var versionFactsReason: String?
     public var machine: Machine
     public var thp: THPSettings
     public var root: Bool
@@ -101,6 +105,8 @@ public struct RunSummary: Codable, Sendable {
     public var profileByRelease: String?
     public var profileProbe: ProfileProbe?
     public var profileWarning: String?
+    public var versionFacts: [String]?
+    public var versionFactsReason: String?
     public var machine: RunRecord.Machine
     public var thp: RunRecord.THPSettings
     public var root: Bool
@@ -115,6 +121,7 @@ public struct RunSummary: Codable, Sendable {
         runID = r.runID; kernelRelease = r.kernelRelease; uname = r.uname; profile = r.profile
         profileReason = r.profileReason; machine = r.machine; thp = r.thp; root = r.root
         profileByRelease = r.profileByRelease; profileProbe = r.profileProbe; profileWarning = r.profileWarning
+        versionFacts = r.versionFacts; versionFactsReason = r.versionFactsReason
         pageLayer = r.pageLayer; startTime = r.startTime; durationSeconds = r.durationSeconds
         totals = r.totals; exitCode = r.exitCode
         scenarios = r.scenarios.map { s in
