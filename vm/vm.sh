@@ -54,7 +54,10 @@ vm_fetch_debian() {
     if [ ! -f "$dir/.complete" ]; then
         say "downloading $pkg (once; cached in $dir)"
         rm -rf "$dir" && mkdir -p "$dir/deb" || return 1
-        (cd "$dir/deb" && apt-get download -q "$pkg" >/dev/null 2>&1) || { say "apt-get download $pkg failed"; return 1; }
+        (cd "$dir/deb" && apt-get download -q "$pkg" >"$dir/apt.log" 2>&1) || {
+            say "apt-get download $pkg failed (network or mirror unreachable?): $(grep -m1 -E '^(E|Err)' "$dir/apt.log" | cut -c1-200)"
+            return 1
+        }
         dpkg -x "$dir"/deb/*.deb "$dir/root" && rm -rf "$dir/deb" && touch "$dir/.complete" || return 1
     fi
     echo "$dir"
@@ -171,6 +174,12 @@ vm_main() {
     if [ -e "$kernel" ]; then
         image=$kernel; label=$(basename "$kernel")
     else
+        # A machine whose apt has never fetched its lists knows no kernel: fetch them once.
+        if [ -z "$(vm_debian_kernels)" ] && is_root; then
+            say "vm: apt knows no Debian kernel packages: apt-get update (network needed)"
+            apt-get update -qq >/dev/null 2>&1 || { say "vm: apt-get update failed (network or mirror unreachable?)"; return 1; }
+        fi
+        [ -n "$(vm_debian_kernels)" ] || { say "vm: no Debian kernel list (apt-cache knows no linux-image-*-amd64; apt sources or network missing)"; return 1; }
         pkg=$(vm_debian_package "$kernel")
         [ -n "$pkg" ] || { say "vm: '$kernel' is neither a file nor a Debian kernel version (known: $(vm_debian_kernels | awk '{print $2}' | tr '\n' ' '))"; return 2; }
         dir=$(vm_fetch_debian "$pkg") || { say "vm: could not fetch $pkg"; return 1; }
