@@ -71,6 +71,10 @@ extension KernelModel {
             case .zero: kept.insert(a)
             case let .folio(id):
                 if !compactUnevictableAllowed, folios[id]?.unevictable == true { kept.insert(a) }
+                // isolate_migratepages_block(): a compound page is skipped when
+                // skip_isolation_on_order() says so; for compact_memory (order -1) that is
+                // order >= pageblock_order (9 on x86_64): a PMD THP is never compacted.
+                if let f = folios[id], f.order >= pmdOrder { kept.insert(a) }
             }
         }
         lastFrames = FramePrediction(kept: kept)
@@ -96,7 +100,19 @@ extension KernelModel {
         guard let node = nodeID(target) else { return .fail(Err.ENODEV) }
         var status: [Int32] = []
         var kept = Set<UInt64>(), moved = Set<UInt64>()
+        // do_pages_move() queues isolated folios and migrates the queue whenever a page
+        // is not queued (move_pages_and_store_status) and at the end. A large folio is
+        // isolated (off the LRU) by its first page; its next page then fails
+        // folio_isolate_lru(): -EBUSY, and the queue migrates; its later pages find it
+        // on the node: the node.
+        var queued: Int? = nil
+        func flush() {
+            if let q = queued, let f = folios[q] { moved.formUnion(f.maps); migrateFolio(q, to: node) }
+            queued = nil
+        }
         for i in 0..<pages {
+            var queuedNow = false
+            defer { if !queuedNow { flush() } }
             let a = addr &+ i * pageSize
             guard let vi = indexContaining(a), !vmas[vi].flags.contains(.special) else { status.append(-Err.EFAULT); continue }
             switch ptes[a] {
@@ -108,10 +124,19 @@ extension KernelModel {
                 status.append(-Err.EFAULT)
             case let .folio(id)?:
                 let f = folios[id]!
-                if f.node == node {
+                // folio_likely_mapped_shared(): a large folio by whether another mm maps it.
+                let shared = f.large ? f.frozenMaps > 0 : f.mapcount > 1
+                if queued == id {
+                    status.append(-Err.EBUSY)
+                } else if f.node == node {
                     kept.insert(a); status.append(Int32(node))
-                } else if f.mapcount > 1 && flags & UAPI.MPOL_MF_MOVE_ALL == 0 {
+                } else if shared && flags & UAPI.MPOL_MF_MOVE_ALL == 0 {
                     kept.insert(a); status.append(-Err.EACCES)
+                } else if f.large {
+                    flush()
+                    queued = id
+                    queuedNow = true
+                    status.append(Int32(node))
                 } else {
                     migrateFolio(id, to: node)
                     moved.formUnion(f.maps)
@@ -119,6 +144,7 @@ extension KernelModel {
                 }
             }
         }
+        flush()
         lastFrames = FramePrediction(kept: kept.subtracting(moved), moved: moved)
         return OpResult(ret: 0, errno: 0, status: status)
     }
@@ -133,13 +159,28 @@ extension KernelModel {
         guard var f = folios[id] else { return }
         f.node = node
         if f.mlocked && profile != .pre518 {
-            counters.pgStranded += 1
-            counters.pgRescued += 1
-            counters.pgMlocked += 1
-            counters.pgCulled += 1
-            // remove_migration_ptes: one mlock per VM_LOCKED mapping.
-            let locked = f.maps.filter { a in indexContaining(a).map { isMlockVMA(vmas[$0]) } ?? false }.count
-            f.mlockCount = locked + f.frozenLockedMaps
+            counters.pgStranded += f.nr
+            counters.pgRescued += f.nr
+            // remove_migration_pmd/_pte: the rmap add mlocks a small folio, and a large one
+            // only when the call maps it whole: a PMD on 6.18 (whole-folio rmap mlock) and
+            // 5.18-6.6 (compound); 6.7-6.17 mlock only small folios there, and PTE-mapped
+            // pieces are mapped one PTE per call. Otherwise the new folio stays munlocked
+            // and evictable (lru_add rescued it) until reclaim.
+            let remlocked = !f.large || (f.pmdMapped && (profile.rmapMlocksWholeLargeFolio || profile == .mlockCount))
+            if remlocked {
+                counters.pgMlocked += f.nr
+                counters.pgCulled += f.nr
+                // remove_migration_ptes: one mlock per VM_LOCKED mapping (a PMD is one).
+                let addrs = f.large ? Set(f.maps.map { block($0) }) : f.maps
+                let locked = addrs.filter { a in indexContaining(a).map { isMlockVMA(vmas[$0]) } ?? false }.count
+                f.mlockCount = locked + f.frozenLockedMaps
+            } else {
+                f.mlocked = false
+                f.unevictable = false
+                f.mlockCount = 0
+                counters.mlocked -= f.nr
+                counters.unevictable -= f.nr
+            }
         }
         folios[id] = f
     }
@@ -186,7 +227,7 @@ extension KernelModel {
                 if toMove.contains(id) { continue }
                 if f.node == p.node { kept.insert(addr); continue }
                 if flags & (UAPI.MPOL_MF_MOVE | UAPI.MPOL_MF_MOVE_ALL) != 0
-                    && (f.mapcount == 1 || flags & UAPI.MPOL_MF_MOVE_ALL != 0) {
+                    && (!(f.large ? f.frozenMaps > 0 : f.mapcount > 1) || flags & UAPI.MPOL_MF_MOVE_ALL != 0) {
                     toMove.append(id)
                 } else {
                     kept.insert(addr)

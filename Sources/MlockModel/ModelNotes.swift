@@ -173,6 +173,16 @@
 // - __split_huge_pmd_locked() on a file PMD clears it (pmdp_huge_clear_flush), no PTEs;
 //   folio_remove_rmap_pmd -> munlock_vma_folio when the VMA (old flags) is VM_LOCKED.
 //   Measured: munlock/mprotect of one page of a locked shmem THP: Mlocked -2048 kB, Rss 0.
+// - Migration of a PMD THP: compact_memory skips compound pages of order >=
+//   pageblock_order (skip_isolation_on_order with cc->order -1), so a PMD THP keeps its
+//   frames (host: 0 of 512 moved, 20 runs). move_pages (do_pages_move): the first page
+//   isolates the whole folio, the next page of it fails folio_isolate_lru (-EBUSY) and
+//   the queue migrates, the later pages find it on the node; mbind's queue_folios_pmd
+//   queues it once. folio_likely_mapped_shared() of a large folio: mapped by another mm.
+//   remove_migration_pmd maps the new folio whole: mlocked again on 6.18 and 5.18-6.6,
+//   not on 6.7-6.17 (Mlocked drops until reclaim); the old one is munlocked off the LRU
+//   (stranded) and lru_add rescues the new one, each event counting 512. Unverified on
+//   two nodes at the time of writing (the host has one): the NUMA scenarios skip here.
 // Not modelled: shmem mTHP sizes, fork of a VMA with a large shmem/page-cache folio
 // (shared file VMAs copy no page tables, so the child refaults; not checked), truncation
 // splitting a large cached folio, khugepaged's own

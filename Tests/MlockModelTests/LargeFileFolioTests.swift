@@ -159,3 +159,54 @@ func svma(_ start: UInt64, _ end: UInt64, _ prot: Prot = .rw, locked: Bool = fal
     #expect(p.counters.mlocked == 0)
     #expect(p.vmLck == 259 * 4)
 }
+
+// Migration of a locked PMD THP (MigrateSyscalls.swift).
+
+@Test func compactionNeverTakesAPMDTHP() {
+    var p = Proc(profile: .rmapLargeFolio, settings: [.compactUnevictableAllowed(true)], thp: thpMadvise)
+    p.run(mapAnon(A, T))
+    p.run(madvise(A, T, UAPI.MADV_HUGEPAGE))
+    p.run(write(A, T))
+    p.run(mlock(A, T))
+    p.run(.compactMemory)
+    let f = try! #require(p.model.frames)
+    #expect(f.kept.count == 512)
+}
+
+func lockedTHPOnTwoNodes(_ profile: KernelProfile) -> Proc {
+    var p = Proc(profile: profile, numa: twoNodes, thp: thpMadvise)
+    p.run(mapAnon(A, T))
+    p.run(madvise(A, T, UAPI.MADV_HUGEPAGE))
+    p.run(write(A, T))
+    p.run(mlock(A, T))
+    return p
+}
+
+@Test func movePagesOfALockedTHPIsolatesItOnceTheSecondPageIsEBUSYAndTheRestFindItThere() {
+    var p = lockedTHPOnTwoNodes(.rmapLargeFolio)
+    let r = p.run(.movePages(addr: A, pages: T, to: .remote, flags: UAPI.MPOL_MF_MOVE))
+    #expect(r.status == [1, -Err.EBUSY] + Array(repeating: 1, count: 510))
+    #expect(p.model.frames?.moved.count == 512)
+    #expect(p.model.pageNodes?[A + 300 * P] == 1)
+    // 6.18: remove_migration_pmd's whole-folio rmap add mlocks the new folio again.
+    #expect(p.page(A) == mlockedHead)
+    #expect(p.counters == counts(mlocked: 512, unevictable: 512, pgMlocked: 1024, culled: 1024,
+                                 rescued: 512, stranded: 512))
+    // Again: already there.
+    #expect(p.run(.movePages(addr: A, pages: 2, to: .remote, flags: 0)).status == [1, 1])
+}
+
+@Test func before618AMigratedPMDTHPComesBackMunlocked() {
+    var p = lockedTHPOnTwoNodes(.largeFolio)
+    p.run(.movePages(addr: A, pages: T, to: .remote, flags: UAPI.MPOL_MF_MOVE))
+    #expect(p.page(A) == thpHead)
+    #expect(p.counters == counts(pgMlocked: 512, culled: 512, rescued: 512, stranded: 512))
+    #expect(p.vmLck == 2048)
+}
+
+@Test func mbindMovesALockedTHPWhole() {
+    var p = lockedTHPOnTwoNodes(.rmapLargeFolio)
+    p.run(.mbind(addr: A, length: T * P, mode: UAPI.MPOL_BIND, node: .remote, flags: UAPI.MPOL_MF_MOVE))
+    #expect(p.model.pageNodes?[A] == 1 && p.model.pageNodes?[A + 511 * P] == 1)
+    #expect(p.counters.pgStranded == 512 && p.counters.mlocked == 512)
+}

@@ -9,7 +9,7 @@ import MlockModel
 enum THP {
     static let hugepage = UAPI.MADV_HUGEPAGE
 
-    static let scenarios: [Scenario] = pmd + mthp + collapse
+    static let scenarios: [Scenario] = pmd + mthp + collapse + migrate
 
     /// A 2 MiB-aligned private anonymous region of one PMD, MADV_HUGEPAGE'd.
     static func hugeRegion(_ b: inout ScenarioBuilder, flags: MapFlags = [], pages: UInt64 = 512) -> Region {
@@ -191,6 +191,57 @@ enum THP {
             b.madvise(m, UAPI.MADV_COLLAPSE)
             b.expectFolios(m)
             b.munlock(m.sub(511, 1))
+            b.munmap(m)
+        },
+    ]
+
+    /// Migration of locked THPs: compaction never takes a PMD THP; move_pages and mbind
+    /// move it whole (the NUMA ones need two nodes: the VM runner's guests).
+    static let migrate: [Scenario] = [
+        Scenario("thp.migrate.compact-keeps-pmd-thp",
+                 "compact_unevictable_allowed=1: compact_memory skips compound pages of pageblock order (skip_isolation_on_order), so a locked PMD THP keeps its frames, mlocked",
+                 requires: [.root, .pageLayer, .thp], settings: [.compactUnevictableAllowed(true)]) { b in
+            let m = hugeRegion(&b)
+            b.touch(m)
+            b.expectFolios(m)
+            b.mlock(m)
+            b.step(.compactMemory, "the THP is not isolated: all 512 PFNs stay")
+            b.munlock(m)
+            b.munmap(m)
+        },
+        Scenario("thp.migrate.move-pages-local",
+                 "move_pages of the 512 pages of a locked PMD THP to the node it is on: status the node for every page, nothing moves, it stays mlocked",
+                 requires: [.pageLayer, .thp]) { b in
+            let m = hugeRegion(&b)
+            b.touch(m)
+            b.expectFolios(m)
+            b.mlock(m)
+            b.step(.movePages(addr: m.addr, pages: 512, to: .local, flags: UAPI.MPOL_MF_MOVE), "already there: the node, 512 times")
+            b.munlock(m)
+            b.munmap(m)
+        },
+        Scenario("thp.migrate.move-pages-remote",
+                 "move_pages of the 512 pages of a locked PMD THP to the other node: page 0 isolates the whole folio, page 1 fails to isolate it again (-EBUSY) and the queue migrates, pages 2-511 find it there (the node); the PMD is re-made by remove_migration_pmd, whose whole-folio rmap add mlocks it on 6.18 (stranded, rescued, mlocked, culled +512 each; Mlocked unchanged) and not on 6.7-6.17 (Mlocked -2048 kB until reclaim)",
+                 requires: [.pageLayer, .thp, .numaNodes]) { b in
+            let m = hugeRegion(&b)
+            b.touch(m)
+            b.expectFolios(m)
+            b.mlock(m)
+            b.step(.movePages(addr: m.addr, pages: 512, to: .remote, flags: UAPI.MPOL_MF_MOVE), "node, -EBUSY, node x 510")
+            b.expectFolios(m)
+            b.munlock(m)
+            b.munmap(m)
+        },
+        Scenario("thp.migrate.mbind-remote",
+                 "mbind(MPOL_BIND other node, MPOL_MF_MOVE) of a whole locked PMD THP: queue_folios_pmd queues it once, it moves whole; the VMA is not split",
+                 requires: [.pageLayer, .thp, .numaNodes]) { b in
+            let m = hugeRegion(&b)
+            b.touch(m)
+            b.expectFolios(m)
+            b.mlock(m)
+            b.step(.mbind(addr: m.addr, length: m.length, mode: UAPI.MPOL_BIND, node: .remote, flags: UAPI.MPOL_MF_MOVE),
+                   "the THP migrates whole")
+            b.expectFolios(m)
             b.munmap(m)
         },
     ]
