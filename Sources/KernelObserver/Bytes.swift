@@ -1,3 +1,5 @@
+import Glibc
+
 // Byte-level helpers shared by the parsers. /proc text is ASCII; parsers work on
 // UnsafeBufferPointer<UInt8> and only make Strings for the keys and paths they keep.
 
@@ -10,12 +12,12 @@ public struct ObserverError: Error, CustomStringConvertible, Sendable {
 /// Calls `body` with the bytes of each line (without the newline).
 @inline(__always)
 func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
+    guard let base = bytes.baseAddress else { return }
     var start = 0
     let n = bytes.count
     while start < n {
-        var end = start
-        while end < n && bytes[end] != 0x0A { end += 1 }
-        try body(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+        let end = memchr(base + start, 0x0A, n - start).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? n
+        try body(UnsafeBufferPointer(start: base + start, count: end - start))
         start = end + 1
     }
 }
@@ -118,4 +120,61 @@ func parseKeyValueNumbers(_ bytes: UnsafeBufferPointer<UInt8>, capacity: Int = 6
         out[string(key)] = v
     }
     return out
+}
+
+/// Like `parseKeyValueNumbers` for the given keys only: calls `found(index of the key,
+/// value)` for each line whose key is one of `keys` and whose value is a number. No
+/// String, no dictionary: for the files read after every step.
+func scanKeyValueNumbers(_ bytes: UnsafeBufferPointer<UInt8>, keys: KeyList, _ found: (Int, UInt64) -> Void) {
+    forEachLine(bytes) { line in
+        guard let first = line.first, keys.mayStart(with: first) else { return }
+        var s = Scanner(line)
+        let key = s.token(until: 0x3A)   // ':'
+        guard let k = keys.index(of: key) else { return }
+        _ = s.expect(0x3A)
+        s.skipSpaces()
+        guard let v = s.decimal() else { return }
+        found(k, v)
+    }
+}
+
+/// A few keys, each found by length, first byte, then the rest.
+struct KeyList {
+    private let bytes: [UInt8]
+    private let starts: [Int]
+    /// Bit c of the first bytes of the keys (ASCII), to pass over the other lines at once.
+    private let firstBytes: (UInt64, UInt64)
+    let count: Int
+
+    init(_ keys: [String]) {
+        var b: [UInt8] = []
+        var s: [Int] = [0]
+        var f: (UInt64, UInt64) = (0, 0)
+        for k in keys {
+            let c = k.utf8.first!
+            precondition(c < 0x80, "ASCII keys only")
+            if c < 64 { f.0 |= 1 << UInt64(c) } else { f.1 |= 1 << UInt64(c - 64) }
+            b += k.utf8
+            s.append(b.count)
+        }
+        bytes = b; starts = s; count = keys.count; firstBytes = f
+    }
+
+    @inline(__always)
+    func mayStart(with c: UInt8) -> Bool {
+        c < 64 ? firstBytes.0 >> UInt64(c) & 1 == 1 : c < 128 && firstBytes.1 >> UInt64(c - 64) & 1 == 1
+    }
+
+    @inline(__always)
+    func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let first = key.first, let kp = key.baseAddress else { return nil }
+        return bytes.withUnsafeBufferPointer { b in
+            starts.withUnsafeBufferPointer { s in
+                for i in 0..<count where s[i + 1] - s[i] == key.count && b[s[i]] == first {
+                    if memcmp(b.baseAddress! + s[i], kp, key.count) == 0 { return i }
+                }
+                return nil
+            }
+        }
+    }
 }

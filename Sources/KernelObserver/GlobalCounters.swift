@@ -40,9 +40,11 @@ public struct GlobalCounters: Hashable, Sendable {
     public var nrUnevictable: UInt64
     /// nil when the kernel counts no events.
     public var events: UnevictableEvents?
-    /// Every meminfo field (kB, or a count for HugePages_*).
+    /// Every meminfo field (kB, or a count for HugePages_*); empty when read by
+    /// `GlobalCountersReader.read()`, which takes the counters only (`readAll()` fills it).
     public var meminfo: [String: UInt64]
     /// Every vmstat field. Values the kernel printed negative wrap (use Int64(bitPattern:)).
+    /// Empty when read by `GlobalCountersReader.read()`, as `meminfo`.
     public var vmstat: [String: UInt64]
     /// When it was read (CLOCK_MONOTONIC ns).
     public var takenAt: UInt64
@@ -58,6 +60,38 @@ public struct GlobalCounters: Hashable, Sendable {
         self.events = UnevictableEvents(vmstat: vmstat)
         self.meminfo = meminfo; self.vmstat = vmstat; self.takenAt = takenAt
     }
+
+    /// The counters alone from the two files' bytes, with the same checks as
+    /// `init(meminfo:vmstat:)`; `meminfo` and `vmstat` are left empty.
+    public static func scan(meminfo: UnsafeBufferPointer<UInt8>, vmstat: UnsafeBufferPointer<UInt8>,
+                            takenAt: UInt64 = 0) throws -> GlobalCounters {
+        var m: [UInt64?] = [nil, nil]
+        scanKeyValueNumbers(meminfo, keys: Self.meminfoKeys) { m[$0] = $1 }
+        var v = [UInt64?](repeating: nil, count: Self.vmstatKeys.count)
+        scanKeyValueNumbers(vmstat, keys: Self.vmstatKeys) { v[$0] = $1 }
+        guard let ml = m[0], let ue = m[1] else { throw ObserverError("meminfo has no Mlocked/Unevictable") }
+        guard let nm = v[0], let nu = v[1] else { throw ObserverError("vmstat has no nr_mlock/nr_unevictable") }
+        var events: UnevictableEvents?
+        if let mlocked = v[2] {   // as UnevictableEvents(vmstat:): absent fields 0
+            var e = UnevictableEvents()
+            e.mlocked = mlocked; e.munlocked = v[3] ?? 0; e.culled = v[4] ?? 0; e.rescued = v[5] ?? 0
+            e.cleared = v[6] ?? 0; e.stranded = v[7] ?? 0; e.scanned = v[8] ?? 0
+            events = e
+        }
+        return GlobalCounters(mlockedKB: ml, unevictableKB: ue, nrMlock: nm, nrUnevictable: nu, events: events,
+                              takenAt: takenAt)
+    }
+
+    private init(mlockedKB: UInt64, unevictableKB: UInt64, nrMlock: UInt64, nrUnevictable: UInt64,
+                 events: UnevictableEvents?, takenAt: UInt64) {
+        self.mlockedKB = mlockedKB; self.unevictableKB = unevictableKB; self.nrMlock = nrMlock
+        self.nrUnevictable = nrUnevictable; self.events = events; self.meminfo = [:]; self.vmstat = [:]
+        self.takenAt = takenAt
+    }
+
+    static let meminfoKeys = KeyList(["Mlocked", "Unevictable"])
+    /// nr_mlock, nr_unevictable, then `UnevictableEvents.vmstatNames` in order.
+    static let vmstatKeys = KeyList(["nr_mlock", "nr_unevictable"] + UnevictableEvents.vmstatNames)
 
     public static func parseMeminfo(_ bytes: UnsafeBufferPointer<UInt8>) -> [String: UInt64] {
         parseKeyValueNumbers(bytes, capacity: 64)
@@ -141,7 +175,17 @@ public final class GlobalCountersReader {
         vmstat = try ProcFile("/proc/vmstat")
     }
 
+    /// The counters only (`meminfo` and `vmstat` empty): the reading after every step.
     public func read() throws -> GlobalCounters {
+        try meminfo.withContents { m in
+            try vmstat.withContents { v in
+                try GlobalCounters.scan(meminfo: m, vmstat: v, takenAt: Kernel.monotonicNanoseconds())
+            }
+        }
+    }
+
+    /// The counters and every field of both files.
+    public func readAll() throws -> GlobalCounters {
         let m = try meminfo.withContents { GlobalCounters.parseMeminfo($0) }
         let v = try vmstat.withContents { GlobalCounters.parseVmstat($0) }
         return try GlobalCounters(meminfo: m, vmstat: v, takenAt: Kernel.monotonicNanoseconds())

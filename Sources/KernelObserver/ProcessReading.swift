@@ -48,6 +48,20 @@ public final class ProcessReader {
         return entries
     }
 
+    /// smaps as a step compares it (`SmapsVMA`), into `out` (its storage reused).
+    public func readVMAs(into out: inout [SmapsVMA]) throws {
+        try smapsFile.withContents { try SmapsVMA.parse($0, into: &out) }
+        if out.isEmpty { try checkAlive() }
+    }
+
+    /// status as a step compares it (`StatusSummary`).
+    public func readStatusSummary() throws -> StatusSummary {
+        try statusFile.withContents { bytes in
+            if bytes.isEmpty { throw ObserverError("/proc/\(pid)/status is empty (process gone?)") }
+            return try StatusSummary.parse(bytes)
+        }
+    }
+
     public func readStatus() throws -> ProcessStatus {
         try statusFile.withContents { bytes in
             if bytes.isEmpty { throw ObserverError("/proc/\(pid)/status is empty (process gone?)") }

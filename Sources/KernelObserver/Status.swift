@@ -59,3 +59,89 @@ public struct ProcessStatus: Hashable, Sendable {
     public static func parse(_ text: String) throws -> ProcessStatus { try withBytes(text) { try parse($0) } }
     public static func parse(_ bytes: [UInt8]) throws -> ProcessStatus { try withBytes(bytes) { try parse($0) } }
 }
+
+/// The per-step reading of /proc/PID/status: VmLck, the real uid and CapEff, parsed
+/// from the bytes as `ProcessStatus` reads them (VmLck 0 when absent or not in kB, uid
+/// the first number of Uid, CapEff 0 when absent or not hex), without a dictionary.
+public struct StatusSummary: Hashable, Sendable {
+    public var vmLckKB: UInt64 = 0
+    public var uid: UInt32 = 0
+    public var capEff: UInt64 = 0
+
+    public init(vmLckKB: UInt64 = 0, uid: UInt32 = 0, capEff: UInt64 = 0) {
+        self.vmLckKB = vmLckKB; self.uid = uid; self.capEff = capEff
+    }
+
+    public func hasCapability(_ cap: Int) -> Bool { cap < 64 && capEff & (1 << UInt64(cap)) != 0 }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> StatusSummary {
+        var out = StatusSummary()
+        var named = false
+        var sawVmLck = false
+        forEachLine(bytes) { line in
+            var s = Scanner(line)
+            let key = s.token(until: 0x3A)
+            guard !key.isEmpty, s.expect(0x3A) else { return }
+            s.skipSpaces()
+            let value = trimmedTrailing(s.rest)
+            switch key.count {
+            case 4 where key.elementsEqual("Name".utf8):
+                named = true
+            case 5 where key.elementsEqual("VmLck".utf8):
+                sawVmLck = true
+                // "<n> kB", as ProcessStatus.kB takes it.
+                if value.count > 3, value[value.count - 2] == UInt8(ascii: "k"), value[value.count - 1] == UInt8(ascii: "B") {
+                    var v = Scanner(value)
+                    if let n = v.decimal() { out.vmLckKB = n }
+                }
+            case 3 where key.elementsEqual("Uid".utf8):
+                // The first token that is a UInt32.
+                var v = Scanner(value)
+                while !v.atEnd {
+                    v.skipSpaces()
+                    let t = v.token()
+                    if t.isEmpty { break }
+                    if let n = decimalUInt32(t) { out.uid = n; break }
+                }
+            case 6 where key.elementsEqual("CapEff".utf8):
+                out.capEff = hexUInt64(value) ?? 0
+            default:
+                break
+            }
+        }
+        guard sawVmLck || named else { throw ObserverError("status has neither Name nor VmLck") }
+        return out
+    }
+
+    public static func parse(_ text: String) throws -> StatusSummary { try withBytes(text) { try parse($0) } }
+
+    /// The whole token as a UInt32 in decimal (as UInt32(String) takes it: an optional
+    /// '+', digits only, no overflow).
+    static func decimalUInt32(_ t: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var i = 0
+        if t.first == UInt8(ascii: "+") { i = 1 }
+        guard i < t.count else { return nil }
+        var v: UInt64 = 0
+        while i < t.count {
+            guard isDigit(t[i]) else { return nil }
+            v = v * 10 + UInt64(t[i] - 0x30)
+            if v > UInt64(UInt32.max) { return nil }
+            i += 1
+        }
+        return UInt32(v)
+    }
+
+    /// The whole value as a UInt64 in hex (as UInt64(String, radix: 16) takes it).
+    static func hexUInt64(_ t: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        var i = 0
+        if t.first == UInt8(ascii: "+") { i = 1 }
+        guard i < t.count else { return nil }
+        var v: UInt64 = 0
+        while i < t.count {
+            guard let d = hexValue(t[i]), v >> 60 == 0 else { return nil }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+}

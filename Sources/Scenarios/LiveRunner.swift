@@ -144,7 +144,7 @@ public final class LiveRunner: @unchecked Sendable {
         environment = env
         settler = try Settler()
         counters = try GlobalCountersReader()
-        let available = (try? counters.read().meminfo["MemAvailable"]) ?? nil
+        let available = (try? counters.readAll().meminfo["MemAvailable"]) ?? nil
         lockBudget = (available ?? 0) * 1024 / 4
         let probeAgent = try Agent(executable: agentPath, cpu: cpu, tmpdir: tmpdir, simulate: options.simulate)
         defer { probeAgent.kill() }
