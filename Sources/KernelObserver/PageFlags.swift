@@ -240,6 +240,47 @@ public final class PageFlagsReader {
         return PageRange(start: start, pageSize: pageSize, pagemap: entries, kpageflags: flags)
     }
 
+    /// Several ranges at once: one pread of pagemap per range, then the kpageflags of all
+    /// of them gathered together (runs sorted and merged across ranges, so pages of two
+    /// ranges in nearby frames share a pread). The same checks as `read(start:pages:)`;
+    /// no ranges (or no pages): no read at all.
+    public func read(ranges: [(start: UInt64, pages: Int)]) throws -> [PageRange] {
+        let total = ranges.reduce(0) { $0 + $1.pages }
+        if total == 0 { return ranges.map { PageRange(start: $0.start, pageSize: pageSize, pagemap: [], kpageflags: []) } }
+        var stats = PageReadStats()
+        stats.pages = total
+        let t0 = Kernel.monotonicNanoseconds()
+        var entries = [UInt64](repeating: 0, count: total)
+        try entries.withUnsafeMutableBytes { raw in
+            var at = 0
+            for r in ranges {
+                precondition(r.start % pageSize == 0, "start must be page-aligned")
+                let part = UnsafeMutableRawBufferPointer(rebasing: raw[(at * 8)..<((at + r.pages) * 8)])
+                let got = try pagemapFD.preadFully(into: part, at: Int64(bitPattern: r.start / pageSize * 8))
+                if got != r.pages * 8 { throw ObserverError("pagemap of \(pid): short read \(got)/\(r.pages * 8) bytes") }
+                at += r.pages
+            }
+        }
+        let t1 = Kernel.monotonicNanoseconds()
+        stats.pagemapNanoseconds = t1 - t0
+        guard let kfd = kpageflagsFD else { throw PageLayerUnavailable(kpageflagsError ?? "kpageflags") }
+        let flags = try PageFlagsReader.gatherFlags(pagemap: entries, mergeGap: mergeGap, stats: &stats) { pfn, buffer in
+            try kfd.preadFully(into: buffer, at: Int64(pfn * 8))
+        }
+        stats.kpageflagsNanoseconds = Kernel.monotonicNanoseconds() - t1
+        lastStats = stats
+        if ranges.count == 1 { return [PageRange(start: ranges[0].start, pageSize: pageSize, pagemap: entries, kpageflags: flags)] }
+        var out: [PageRange] = []
+        out.reserveCapacity(ranges.count)
+        var at = 0
+        for r in ranges {
+            out.append(PageRange(start: r.start, pageSize: pageSize, pagemap: Array(entries[at..<(at + r.pages)]),
+                                 kpageflags: Array(flags[at..<(at + r.pages)])))
+            at += r.pages
+        }
+        return out
+    }
+
     /// Pages of [start, end).
     public func read(start: UInt64, end: UInt64) throws -> PageRange {
         try read(start: start, pages: Int((end - start + pageSize - 1) / pageSize))
@@ -298,7 +339,7 @@ public final class PageFlagsReader {
         if runs.isEmpty { return flags }
 
         // 2. Sort by PFN; merge runs closer than mergeGap into reads; give each run its slot.
-        runs.sort { $0.low < $1.low }
+        if !runs.indices.dropFirst().allSatisfy({ runs[$0 - 1].low <= runs[$0].low }) { runs.sort { $0.low < $1.low } }
         var reads: [(lo: UInt64, hi: UInt64, slot: Int)] = []
         var total = 0
         runs.withUnsafeMutableBufferPointer { rs in

@@ -56,8 +56,8 @@ public struct VMFlagBits: OptionSet, Hashable, Sendable {
 }
 
 /// One VMA of /proc/PID/smaps as a step compares it: range, permissions, Rss, Locked,
-/// AnonHugePages (kB; 0 when the kernel does not print it, as `SmapsEntry` reads it) and
-/// VmFlags as bits.
+/// AnonHugePages, ShmemPmdMapped, FilePmdMapped (kB; 0 when the kernel does not print
+/// it, as `SmapsEntry` reads it) and VmFlags as bits.
 public struct SmapsVMA: Hashable, Sendable {
     public var start: UInt64
     public var end: UInt64
@@ -70,6 +70,8 @@ public struct SmapsVMA: Hashable, Sendable {
     public var rssKB: UInt64 = 0
     public var lockedKB: UInt64 = 0
     public var anonHugePagesKB: UInt64 = 0
+    public var shmemPmdMappedKB: UInt64 = 0
+    public var filePmdMappedKB: UInt64 = 0
     public var flags: VMFlagBits = []
 
     public init(start: UInt64, end: UInt64) { self.start = start; self.end = end }
@@ -93,11 +95,8 @@ public struct SmapsVMA: Hashable, Sendable {
                 return
             }
             guard current != nil else { throw ObserverError("smaps line \(lineNo) before any mapping") }
-            // Rss, Locked, AnonHugePages, VmFlags: skip the other ~20 fields at once.
-            switch first {
-            case UInt8(ascii: "R"), UInt8(ascii: "L"), UInt8(ascii: "A"), UInt8(ascii: "V"): break
-            default: return
-            }
+            // Skip the other ~20 fields at once.
+            guard Field.keys.mayStart(with: first) else { return }
             var s = Scanner(line)
             let key = s.token(until: 0x3A)   // ':'
             guard s.expect(0x3A) else { return }
@@ -120,6 +119,8 @@ public struct SmapsVMA: Hashable, Sendable {
             case .rss: current!.rssKB = v
             case .locked: current!.lockedKB = v
             case .anonHugePages: current!.anonHugePagesKB = v
+            case .shmemPmdMapped: current!.shmemPmdMappedKB = v
+            case .filePmdMapped: current!.filePmdMappedKB = v
             default: break
             }
         }
@@ -136,19 +137,21 @@ public struct SmapsVMA: Hashable, Sendable {
 
     /// The fields kept, told apart by length and bytes.
     enum Field {
-        case rss, locked, anonHugePages, vmFlags, other
+        case rss, locked, anonHugePages, shmemPmdMapped, filePmdMapped, vmFlags, other
 
         init(_ key: UnsafeBufferPointer<UInt8>) {
             switch Self.keys.index(of: key) {
             case 0?: self = .rss
             case 1?: self = .locked
             case 2?: self = .anonHugePages
-            case 3?: self = .vmFlags
+            case 3?: self = .shmemPmdMapped
+            case 4?: self = .filePmdMapped
+            case 5?: self = .vmFlags
             default: self = .other
             }
         }
 
-        static let keys = KeyList(["Rss", "Locked", "AnonHugePages", "VmFlags"])
+        static let keys = KeyList(["Rss", "Locked", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped", "VmFlags"])
     }
 
     /// "start-end perms offset dev inode [path]": the same checks as `MapsEntry.parseHeader`.

@@ -15,6 +15,7 @@ extension KernelModel {
     public func view(result: OpResult) -> StepView {
         var out: [VMAView] = []
         var pages: [UInt64: PageView] = [:]
+        pages.reserveCapacity(vmas.reduce(0) { Arena.contains($1.start) ? $0 + Int(($1.end - $1.start) / pageSize) : $0 })
         for v in vmas where Arena.contains(v.start) {
             var rss: UInt64 = 0
             var pssLocked: UInt64 = 0
@@ -80,6 +81,10 @@ extension KernelModel {
         return StepView(result: result, vmas: out, vmLckKB: lockedVM * (pageSize >> 10),
                         pages: pages, counters: counters)
     }
+
+    /// The predicted global counters (arena folios since the model was created): what
+    /// `view(result:).counters` holds, without building the rest of the view.
+    public var predictedCounters: Counters { counters }
 
     /// The VmFlags mnemonics madvise sets, as smaps prints them (VMAView.adviceMnemonics).
     static func advice(_ f: VMFlags) -> [String] {

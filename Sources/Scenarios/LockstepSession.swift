@@ -63,7 +63,7 @@ final class LockstepSession {
             comparison = StepComparison(keepPassing: keepChecks)
             pageLayer = runner.environment.pageFlagsUnavailable.map { .presenceOnly($0) } ?? .exact
             checkNodes = scenario.requirements.contains(.numaNodes) && runner.numa != nil
-            expectedBefore = m.view(result: .ok).counters
+            expectedBefore = m.predictedCounters
             try runner.settle()
             globalBefore = try runner.counters.read()
             foreignLockedBefore = start.state.foreign.contains { $0.locked }
@@ -119,10 +119,13 @@ final class LockstepSession {
         // PG_unevictable of the pages and the counters are not: the per-CPU mlock and
         // LRU batches decide when they move, and any lru_add_drain_all() on the
         // machine (any mlock() elsewhere) drains them, so they are compared settled only.
+        // Each process's predicted view, made once for both comparisons below (a parked
+        // process's view costs a copy of the model switched to it).
+        let predictedViews = (0..<model.processCount).map { model.view(result: predictedResult, process: $0) }
         var atOnce: [Int: (ProcessState, [UInt64: PageView])] = [:]
         if observers.count > 1 {
             for (p, o) in observers.enumerated() {
-                guard let o, let v = model.view(result: predictedResult, process: p) else { continue }
+                guard let o, p < predictedViews.count, let v = predictedViews[p] else { continue }
                 let st = try o.read()
                 atOnce[p] = (st, try o.pages(covering: v.vmas, st.arena, exact: false, zeroPages: pageLayer.isExact))
             }
@@ -143,13 +146,13 @@ final class LockstepSession {
             ? "the step (un)locked the agent's own mappings, whose pages cannot be read without the page layer"
             : nil
 
-        comparison.record(i, label, "result", expected: predictedResult.description,
-                          observed: observedResult.description)
+        comparison.record(i, label, "result", same: predictedResult == observedResult,
+                          expected: predictedResult.description, observed: observedResult.description)
         // Each living process's VMA and page layers; with several, named p0., p1., ...
         var shownPredicted: StepView?
         var shownObserved: StepView?
         for p in 0..<model.processCount {
-            let predictedView = model.view(result: predictedResult, process: p)
+            let predictedView = predictedViews[p]
             let observer = p < observers.count ? observers[p] : nil
             guard let predicted = predictedView, let observer, let now = states[p] else {
                 comparison.record(i, label, "p\(p).alive", expected: predictedView == nil ? "exited" : "living",
@@ -176,8 +179,8 @@ final class LockstepSession {
                                   observed: StepComparison.pageDiff(earlyPages, against: mapped, exact: true))
             }
             if let creds = model.credentials(process: p) {
-                comparison.record(i, label, prefix + "creds", expected: creds.description,
-                                  observed: now.credentials.description)
+                comparison.record(i, label, prefix + "creds", same: creds == now.credentials,
+                                  expected: creds.description, observed: now.credentials.description)
             }
             if p == target || shownPredicted == nil { shownPredicted = predicted; shownObserved = observed }
             guard p == target else { continue }
@@ -202,7 +205,7 @@ final class LockstepSession {
             }
             return nil
         }()
-        let predictedCounters = model.view(result: predictedResult).counters
+        let predictedCounters = model.predictedCounters
         let expectedDelta = (predictedCounters - expectedBefore) + ForeignPages.delta(from: foreignBefore, to: foreignAfter)
         comparison.compareCounters(step: i, label: label, expected: expectedDelta,
                                    observed: globalAfter.counters - globalBefore.counters,

@@ -42,29 +42,35 @@ final class ProcessObserver {
         pages = try PageFlagsReader(pid: pid)
     }
 
-    static let specialFlags: Set<String> = ["io", "pf", "de", "mm"]
+    /// VM_IO, VM_PFNMAP, VM_DONTEXPAND, VM_MIXEDMAP.
+    static let specialFlags: VMFlagBits = ["io", "pf", "de", "mm"].reduce([]) { $0.union(VMFlagBits(mnemonic: $1)!) }
+    /// The mnemonics of `VMAView.adviceMnemonics` as bits.
+    static let adviceFlags: VMFlagBits = VMAView.adviceMnemonics.reduce([]) { $0.union(VMFlagBits(mnemonic: $1)!) }
+    /// smaps as last read (the array's storage is reused from step to step).
+    private var vmas: [SmapsVMA] = []
 
     func read() throws -> ProcessState {
-        let r = try reader.read()
+        try reader.readVMAs(into: &vmas)
+        let st = try reader.readStatusSummary()
         var arena: [VMAView] = []
         var foreign: [ForeignMapping] = []
-        for e in r.smaps {
+        for e in vmas {
             let prot = Prot(rawValue: (e.readable ? 1 : 0) | (e.writable ? 2 : 0) | (e.executable ? 4 : 0))
             if Arena.contains(e.start) {
+                let advice = e.flags.intersection(Self.adviceFlags)
                 arena.append(VMAView(start: e.start, end: e.end, prot: prot, shared: e.shared,
                                      locked: e.isLocked, rssKB: e.rssKB, lockedKB: e.lockedKB,
-                                     advice: e.vmFlags.intersection(VMAView.adviceMnemonics).sorted(),
+                                     advice: advice.isEmpty ? [] : advice.names.sorted(),
                                      anonHugeKB: e.anonHugePagesKB,
-                                     filePmdKB: e[kB: "ShmemPmdMapped"] + e[kB: "FilePmdMapped"]))
-            } else if e.path != "[vsyscall]" {  // the gate area is not a VMA of the mm
+                                     filePmdKB: e.shmemPmdMappedKB + e.filePmdMappedKB))
+            } else if !e.isVsyscall {  // the gate area is not a VMA of the mm
                 foreign.append(ForeignMapping(start: e.start, end: e.end, prot: prot,
-                                              special: !e.vmFlags.isDisjoint(with: Self.specialFlags),
+                                              special: !e.flags.isDisjoint(with: Self.specialFlags),
                                               locked: e.isLocked))
             }
         }
-        let st = r.status
-        return ProcessState(arena: arena, foreign: foreign, vmLckKB: r.vmLckKB,
-                            credentials: Credentials(uid: st.uids.first ?? 0, capIpcLock: st.hasCapability(14),
+        return ProcessState(arena: arena, foreign: foreign, vmLckKB: st.vmLckKB,
+                            credentials: Credentials(uid: st.uid, capIpcLock: st.hasCapability(14),
                                                      capSysResource: st.hasCapability(24),
                                                      capSetuid: st.hasCapability(7)))
     }
@@ -85,24 +91,30 @@ final class ProcessObserver {
     /// KPF_ZERO_PAGE), PG_mlocked and PG_unevictable left false.
     func pages(covering a: [VMAView], _ b: [VMAView], exact: Bool, zeroPages: Bool = false) throws -> [UInt64: PageView] {
         var out: [UInt64: PageView] = [:]
-        for (start, end) in Self.union((a + b).map { ($0.start, $0.end) }) {
+        let ranges = Self.union((a + b).map { ($0.start, $0.end) })
+        out.reserveCapacity(ranges.reduce(0) { $0 + Int(($1.1 - $1.0) / pageSize) })
+        for (start, end) in ranges {
             let n = Int((end - start) / pageSize)
             if zeroPages && !exact {
                 for p in try pages.read(start: start, pages: n) {
                     out[p.address] = p.present ? PageView(present: true, zero: p.zeroPage) : .absent
                 }
             } else if exact {
-                let range = try pages.read(start: start, pages: n)
+                continue   // below, all ranges at once
+            } else {
+                let entries = try pages.readPagemap(start: start, pages: n)
+                for (i, e) in entries.enumerated() {
+                    out[start + UInt64(i) * pageSize] = PageView(present: e >> 63 == 1)
+                }
+            }
+        }
+        if exact {
+            for range in try pages.read(ranges: ranges.map { ($0.0, Int(($0.1 - $0.0) / pageSize)) }) {
                 for p in range {
                     out[p.address] = p.present
                         ? PageView(present: true, zero: p.zeroPage, mlocked: p.mlocked, unevictable: p.unevictable,
                                    thp: p.thp, head: p.compoundHead, tail: p.compoundTail)
                         : .absent
-                }
-            } else {
-                let entries = try pages.readPagemap(start: start, pages: n)
-                for (i, e) in entries.enumerated() {
-                    out[start + UInt64(i) * pageSize] = PageView(present: e >> 63 == 1)
                 }
             }
         }
@@ -117,8 +129,12 @@ final class ProcessObserver {
     func foreignPages(_ vmas: [ForeignMapping], all: Bool = false, enabled: Bool) throws -> [UInt64: PageView] {
         guard enabled else { return [:] }
         var out: [UInt64: PageView] = [:]
-        for v in vmas where (v.locked || all) && !v.special {
-            for p in try pages.read(start: v.start, pages: Int((v.end - v.start) / pageSize)) where p.present {
+        let read = vmas.filter { (v: ForeignMapping) in (v.locked || all) && !v.special }
+        if read.isEmpty { return out }
+        let ranges = try pages.read(ranges: read.map { ($0.start, Int(($0.end - $0.start) / pageSize)) })
+        out.reserveCapacity(ranges.reduce(0) { $0 + $1.count })
+        for range in ranges {
+            for p in range where p.present {
                 out[p.pfn] = PageView(present: true, zero: p.zeroPage, mlocked: p.mlocked, unevictable: p.unevictable)
             }
         }
@@ -171,6 +187,7 @@ final class ProcessObserver {
 enum ForeignPages {
     static func delta(from before: [UInt64: PageView], to after: [UInt64: PageView]) -> Counters {
         var c = Counters()
+        if before == after { return c }   // no page changed: nothing to count
         for pfn in Set(before.keys).union(after.keys) {
             let a = before[pfn] ?? .absent, b = after[pfn] ?? .absent
             switch (a.mlocked, b.mlocked) {

@@ -179,6 +179,38 @@ struct LiveTests {
         #expect(u.allSatisfy { $0.present && !$0.mlocked && !$0.unevictable }, "\(u.summary)")
     } }
 
+    /// The per-step readings say what the full ones say on a live process: smaps and
+    /// status (`SmapsVMA`, `StatusSummary`), and several page ranges read at once.
+    @Test(.enabled(if: Kernel.isRoot, "PFNs and kpageflags need root"))
+    func stepReadingsMatchFullReadings() throws { try Exclusive.run {
+        let agent = try Agent(executable: try agentPath(), cpu: try Kernel.affinity()[0], tmpdir: "/tmp")
+        defer { agent.kill() }
+        let reader = try ProcessReader(pid: agent.pid)
+        let pages = try PageFlagsReader(pid: agent.pid)
+        #expect(try agent.call(.mmap, arena, 64 * pg, 3, mapPrivateAnon, noSlot, 0).ret == Int64(arena))
+        #expect(try agent.call(.touch, arena, 40 * pg, 1).ret == 40)
+        #expect(try agent.call(.mlock, arena + 8 * pg, 16 * pg).ret == 0)
+        try Settler().settle()
+        let full = try reader.read()
+        var lean: [SmapsVMA] = []
+        try reader.readVMAs(into: &lean)
+        let summary = try reader.readStatusSummary()
+        #expect(lean.map(\.start) == full.smaps.map(\.start) && lean.map(\.end) == full.smaps.map(\.end))
+        #expect(lean.map(\.lockedKB) == full.smaps.map(\.lockedKB) && lean.map(\.rssKB) == full.smaps.map(\.rssKB))
+        #expect(lean.map(\.isLocked) == full.smaps.map(\.isLocked))
+        #expect(summary.vmLckKB == full.vmLckKB && summary.vmLckKB >= 64 && summary.capEff == full.status.capEff)
+        // Three ranges, one of them across the locked part: the same pages as one by one.
+        let ranges: [(start: UInt64, pages: Int)] = [(arena, 8), (arena + 8 * pg, 24), (arena + 48 * pg, 16)]
+        let together = try pages.read(ranges: ranges)
+        for (r, t) in zip(ranges, together) {
+            let alone = try pages.read(start: r.start, pages: r.pages)
+            #expect(t.start == alone.start && t.pagemap.map { $0 >> 55 } == alone.pagemap.map { $0 >> 55 })
+            #expect(t.map(\.pfn) == alone.map(\.pfn) && t.map(\.mlocked) == alone.map(\.mlocked))
+        }
+        #expect(together[1].prefix(16).allSatisfy(\.mlocked) && !together[2].contains { $0.present })
+        #expect(try pages.read(ranges: []).isEmpty)
+    } }
+
     /// Settled global deltas are exact up to other processes (PID 1 moves the host's
     /// baseline now and then): retry a few times, and require one exact reading.
     @Test(.enabled(if: Kernel.isRoot, "stat_refresh needs root"))

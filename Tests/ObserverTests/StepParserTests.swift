@@ -14,6 +14,7 @@ struct StepParserTests {
             #expect(v.readable == e.readable && v.writable == e.writable && v.executable == e.executable)
             #expect(v.shared == e.shared && v.isVsyscall == (e.path == "[vsyscall]"))
             #expect(v.rssKB == e.rssKB && v.lockedKB == e.lockedKB && v.anonHugePagesKB == e.anonHugePagesKB)
+            #expect(v.shmemPmdMappedKB == e[kB: "ShmemPmdMapped"] && v.filePmdMappedKB == e[kB: "FilePmdMapped"])
             #expect(v.isLocked == e.isLocked && v.flags.contains(.lockOnFault) == e.isLockOnFault)
             // Every mnemonic of the fixture is in the table, so the bits say the same.
             #expect(Set(v.flags.names) == e.vmFlags)
@@ -51,8 +52,11 @@ struct StepParserTests {
             Rss:        17179869184 kB
             Locked:     18446744073709551615 kB
             AnonHugePages: 4294967296 kB
+            ShmemPmdMapped:     2048 kB
+            FilePmdMapped:      4096 kB
             """)
         #expect(huge[0].rssKB == 17_179_869_184 && huge[0].lockedKB == UInt64.max && huge[0].anonHugePagesKB == 1 << 32)
+        #expect(huge[0].shmemPmdMappedKB == 2048 && huge[0].filePmdMappedKB == 4096)
         // Keys that only share a first letter or a prefix are not taken for the kept ones.
         let near = try SmapsVMA.parse("""
             200000000000-200000001000 rw-p 00000000 00:00 0
