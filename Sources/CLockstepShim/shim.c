@@ -91,3 +91,13 @@ pid_t ls_spawn_piped(const char *path, char *const argv[], int *to_child, int *f
     *from_child = out[0];
     return pid;
 }
+
+int ls_swapon(const char *path, int flags) {
+    int r = (int)syscall(SYS_swapon, path, flags);
+    return r < 0 ? -errno : r;
+}
+
+int ls_swapoff(const char *path) {
+    int r = (int)syscall(SYS_swapoff, path);
+    return r < 0 ? -errno : r;
+}

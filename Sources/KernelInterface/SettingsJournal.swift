@@ -19,6 +19,9 @@ public final class SettingsJournal: @unchecked Sendable {
         case cgroup(path: String)
         case mount(path: String)
         case file(path: String)
+        /// A zram device used as swap for the reclaim scenarios: swapoff, reset, and
+        /// hot_remove when the suite hot-added it.
+        case swap(zram: Int, hotAdded: Bool)
 
         public var description: String {
             switch self {
@@ -27,6 +30,7 @@ public final class SettingsJournal: @unchecked Sendable {
             case let .cgroup(p): return "cgroup \(p)"
             case let .mount(p): return "mount \(p)"
             case let .file(p): return "file \(p)"
+            case let .swap(n, added): return "swap on /dev/zram\(n)\(added ? " (hot-added)" : "")"
             }
         }
 
@@ -38,6 +42,7 @@ public final class SettingsJournal: @unchecked Sendable {
             case let .cgroup(p): return "cgroup\t" + Self.escape(p)
             case let .mount(p): return "mount\t" + Self.escape(p)
             case let .file(p): return "file\t" + Self.escape(p)
+            case let .swap(n, added): return "swap\t\(n)\t\(added ? 1 : 0)"
             }
         }
 
@@ -49,6 +54,7 @@ public final class SettingsJournal: @unchecked Sendable {
             case ("cgroup", 2): self = .cgroup(path: f[1])
             case ("mount", 2): self = .mount(path: f[1])
             case ("file", 2): self = .file(path: f[1])
+            case ("swap", 3): guard let n = Int(f[1]) else { return nil }; self = .swap(zram: n, hotAdded: f[2] == "1")
             default: return nil
             }
         }
@@ -228,6 +234,8 @@ public final class SettingsJournal: @unchecked Sendable {
             guard umount2(p, Int32(MNT_DETACH)) == 0 else { throw Errno.current }
         case let .file(p):
             guard unlink(p) == 0 else { throw Errno.current }
+        case let .swap(n, hotAdded):
+            try ZramSwap.teardown(device: n, hotAdded: hotAdded)
         }
     }
 

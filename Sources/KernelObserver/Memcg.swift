@@ -1,4 +1,5 @@
 import KernelInterface
+import Glibc
 
 /// One line of /proc/PID/cgroup: "hierarchy-ID:controller-list:cgroup-path".
 public struct CgroupMembership: Hashable, Sendable {
@@ -149,4 +150,101 @@ public struct MemoryCgroup: Hashable, Sendable, CustomStringConvertible {
     /// Unevictable bytes of this cgroup from its memory.stat: v1 `unevictable` (this
     /// cgroup only; `total_unevictable` includes children), v2 `unevictable`.
     public static func unevictableBytes(_ stat: [String: UInt64]) -> UInt64? { stat["unevictable"] }
+}
+
+/// A memory cgroup of the suite's own, for one scenario run: made under the runner's own
+/// memory cgroup (v1: the memory hierarchy; v2: the unified one, with the memory
+/// controller enabled for children), journaled before it exists, and removed when the
+/// run ends (or by the next run's recovery after a kill). The scenario's agent is moved
+/// in before its first op, so that every page the scenario faults or caches is charged
+/// here and reclaim driven here touches nothing else on the machine.
+public final class ScenarioMemcg {
+    public let cgroup: MemoryCgroup
+    let entry: SettingsJournal.Entry
+    /// v2: the parent's cgroup.subtree_control we wrote "+memory" to (undone after).
+    let subtreeControl: String?
+
+    /// Why a memory cgroup of the suite's own cannot be made here, or nil.
+    public static func unavailable() -> String? {
+        guard Sys.geteuid() == 0 else { return "needs root (creates a memory cgroup)" }
+        let parent: MemoryCgroup
+        do { parent = try MemoryCgroup.of() } catch { return "no memory cgroup: \(error)" }
+        if parent.version == 2 {
+            let controllers = (try? readTextFile(parent.directory + "/cgroup.controllers")) ?? ""
+            if !controllers.split(separator: " ").contains(where: { $0.hasPrefix("memory") }) {
+                return "cgroup2 \(parent.directory) has no memory controller available"
+            }
+        } else if !fileExists(parent.directory + "/memory.force_empty") {
+            return "memcg v1 \(parent.directory) has no memory.force_empty"
+        }
+        return nil
+    }
+
+    public init(name: String) throws {
+        let parent = try MemoryCgroup.of()
+        var subtree: String?
+        if parent.version == 2 {
+            let path = parent.directory + "/cgroup.subtree_control"
+            let enabled = (try? readTextFile(path)) ?? ""
+            if !enabled.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("memory") {
+                // Undone by writing "-memory" (the journal writes back the "original").
+                try SettingsJournal.shared.note(.setting(path: path, original: "-memory"))
+                do { try writeFile(path, "+memory") } catch {
+                    SettingsJournal.shared.forget(.setting(path: path, original: "-memory"))
+                    throw ObserverError("cannot enable the memory controller in \(path): \(error) (a v2 cgroup with processes cannot have controllers for children)")
+                }
+                subtree = path
+            }
+        }
+        subtreeControl = subtree
+        let dir = parent.directory + "/" + name
+        entry = .cgroup(path: dir)
+        try SettingsJournal.shared.note(entry)
+        guard mkdir(dir, 0o755) == 0 || errno == EEXIST else {
+            let e = Errno.current
+            SettingsJournal.shared.forget(entry)
+            throw ObserverError("mkdir \(dir): \(e)")
+        }
+        let path = parent.cgroupPath == "/" ? "/" + name : parent.cgroupPath + "/" + name
+        cgroup = MemoryCgroup(version: parent.version, cgroupPath: path, directory: dir)
+        // v1 keeps a swappiness per memcg (inherited from the parent): with 0, memcg
+        // reclaim never scans anon (shmem included). v2 uses vm.swappiness.
+        if parent.version == 1 { try? writeFile(dir + "/memory.swappiness", "100") }
+    }
+
+    /// Moves a process (and so what it faults from now on) into the cgroup.
+    public func moveIn(pid: Int32) throws {
+        try writeFile(cgroup.directory + "/cgroup.procs", String(pid))
+    }
+
+    /// One round of reclaim of everything the cgroup holds. v1: memory.force_empty
+    /// (mem_cgroup_force_empty: lru_add_drain_all, then try_to_free_mem_cgroup_pages
+    /// until the usage is 0 or 16 rounds reclaim nothing -- locked pages keep it above 0,
+    /// so every round falls to priority 0 and scans every list whole). v2:
+    /// memory.reclaim of the whole usage (the same try_to_free_mem_cgroup_pages loop,
+    /// EAGAIN when it could not reclaim it all: expected, locked pages stay).
+    public func reclaim() throws {
+        if cgroup.version == 1 {
+            try writeFile(cgroup.directory + "/memory.force_empty", "0")
+        } else {
+            let usage = (try? readTextFile(cgroup.directory + "/memory.current"))
+                .flatMap { UInt64($0.filter { $0.isNumber }) } ?? (64 << 20)
+            do {
+                try writeFile(cgroup.directory + "/memory.reclaim", String(max(usage, 1 << 20)))
+            } catch let e as Errno where e == .EAGAIN {
+                // Not all of it could go: the locked pages.
+            }
+        }
+    }
+
+    /// Removes the cgroup (its processes must have exited) and undoes the v2 subtree
+    /// control; returns what was done.
+    @discardableResult
+    public func remove() -> [String] {
+        var done = [SettingsJournal.shared.release(entry)]
+        if let s = subtreeControl {
+            done.append(SettingsJournal.shared.release(.setting(path: s, original: "-memory")))
+        }
+        return done
+    }
 }

@@ -256,6 +256,8 @@ public struct KernelModel: Sendable {
             return result(fallocatePunchHole(slot: slot, firstPage: firstPage, pages: pages))
         case .compactMemory:
             return compactMemory()
+        case .reclaim:
+            return reclaimEventually()
         case let .movePages(addr, pages, to, flags):
             return movePages(addr: addr, pages: pages, to: to, flags: flags)
         case let .mbind(addr, length, mode, node, flags):

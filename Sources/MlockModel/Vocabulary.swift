@@ -250,6 +250,10 @@ public enum Op: Hashable, Sendable, Codable {
     case movePages(addr: UInt64, pages: UInt64, to: NodeTarget, flags: UInt32)
     /// mbind(addr, length, mode, {node} or none, flags) in the scenario process.
     case mbind(addr: UInt64, length: UInt64, mode: Int32, node: NodeTarget?, flags: UInt32)
+    /// Reclaim inside the scenario's own memory cgroup (with swap on), made by the
+    /// runner, until every folio the scenario charged there has been scanned: the
+    /// model predicts the eventual state (Reclaim.swift), the runner waits for it.
+    case reclaim
 }
 
 /// A NUMA node, named from the scenario process's point of view: the node of the CPU it

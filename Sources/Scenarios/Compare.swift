@@ -22,7 +22,18 @@ struct StepComparison {
     static let noisy: Set<String> = Set(Counters.fieldNames)
 
     var onlyNoisyDiverged: Bool {
-        !divergences.isEmpty && divergences.allSatisfy { Self.noisy.contains($0.observable) }
+        !divergences.isEmpty && divergences.allSatisfy { Self.noisy.contains(Self.base($0.observable)) }
+    }
+
+    /// An observable's name without its "@once"/"@eventual" qualifier.
+    static func base(_ observable: String) -> String {
+        observable.split(separator: "@", maxSplits: 1).first.map(String.init) ?? observable
+    }
+
+    /// Marks every check of `step` as checked eventually (after reclaim rounds), not at once.
+    mutating func markEventual(step: Int) {
+        for k in checks.indices where checks[k].step == step { checks[k].observable += "@eventual" }
+        for k in divergences.indices where divergences[k].step == step { divergences[k].observable += "@eventual" }
     }
 
     mutating func record(_ step: Int, _ op: String, _ observable: String,
@@ -311,6 +322,7 @@ extension Op: CustomStringConvertible {
         case let .truncate(slot, pages): return "ftruncate(obj\(slot), \(pages)p)"
         case let .punchHole(slot, first, pages): return "fallocate(obj\(slot), PUNCH_HOLE, page \(first), \(pages)p)"
         case .compactMemory: return "compact_memory"
+        case .reclaim: return "reclaim in the scenario's memcg (eventual)"
         case let .movePages(addr, pages, to, flags):
             return "move_pages(\(a(addr)), \(pages)p, \(to) node\(flags & UAPI.MPOL_MF_MOVE_ALL != 0 ? ", MPOL_MF_MOVE_ALL" : flags != 0 ? ", \(flags)" : ""))"
         case let .mbind(addr, len, mode, node, flags):

@@ -102,6 +102,21 @@ public final class LiveRunner: @unchecked Sendable {
     /// scenario whose global counters moved differently is run again, at most this often.
     static let maxAttempts = 4
 
+    /// The zram swap device of a reclaim scenario (zram allocates only what is written:
+    /// the scenario's evictable pages and the agent's own).
+    static let swapMegabytes = 256
+    /// The reclaim step's bound: at most this many rounds of reclaim in the scenario's
+    /// memcg, and no new round after `reclaimMilliseconds`. One round (force_empty or
+    /// memory.reclaim) already scans every list of the cgroup whole, at least 16 times
+    /// over once nothing more can go; a folio misses a round only while someone else
+    /// holds it off the LRU (a per-CPU batch, a migration), so a few rounds are plenty,
+    /// and more would only hide a kernel that never gets there.
+    static let reclaimRounds = 6
+    static let reclaimMilliseconds = 3000
+    /// The memory cgroup of the scenario run in progress (reclaim scenarios).
+    var activeMemcg: ScenarioMemcg?
+    var memcgSerial = 0
+
     public init(options: RunnerOptions = RunnerOptions()) throws {
         self.options = options
         let release = (try? Sys.unameRelease()) ?? "unknown"
@@ -206,6 +221,16 @@ public final class LiveRunner: @unchecked Sendable {
             return ScenarioResult(id: scenario.id, verdict: .error, reason: "cannot write THP settings: \(error)")
         }
         defer { restoreTHP(written) }
+        // Swap for reclaim to scan anon and shmem: on for this scenario only.
+        var swap: SettingsJournal.Entry?
+        if scenario.requirements.contains(.reclaim) {
+            do {
+                swap = try ZramSwap.enable(megabytes: Self.swapMegabytes)
+            } catch {
+                return ScenarioResult(id: scenario.id, verdict: .skip, reason: "cannot set up swap on zram: \(error)")
+            }
+        }
+        defer { if let swap { SettingsJournal.shared.release(swap) } }
         var previous: [Divergence]?
         var attempt = 0
         while true {
@@ -287,6 +312,10 @@ public final class LiveRunner: @unchecked Sendable {
                 return "the kernel has no \(THPSysfs.base)/\(t.file)"
             }
         }
+        if s.requirements.contains(.reclaim) {
+            if let why = ScenarioMemcg.unavailable() { return why }
+            if let why = ZramSwap.unavailable() { return why }
+        }
         let need = s.maxLockableBytes + (1 << 20)
         if need > lockBudget {
             return "would lock up to \(need >> 20) MiB, more than a quarter of MemAvailable (\(lockBudget >> 20) MiB)"
@@ -306,13 +335,16 @@ public final class LiveRunner: @unchecked Sendable {
             }
             if let pageMap {
                 let c = session.comparison
-                let result = ScenarioResult(id: scenario.id, verdict: .fail, checks: c.checks,
-                                            divergences: c.divergences, pageMap: pageMap)
+                var result = ScenarioResult(id: scenario.id, verdict: .fail, reason: session.notes.joined(separator: "; "),
+                                            checks: c.checks, divergences: c.divergences, pageMap: pageMap)
+                result.eventual = session.eventual.isEmpty ? nil : session.eventual.joined(separator: "; ")
                 return (result, c.onlyNoisyDiverged)
             }
         }
-        return (ScenarioResult(id: scenario.id, verdict: .pass, reason: session.notes.joined(separator: "; "),
-                               checks: session.comparison.checks), false)
+        var result = ScenarioResult(id: scenario.id, verdict: .pass, reason: session.notes.joined(separator: "; "),
+                                    checks: session.comparison.checks)
+        result.eventual = session.eventual.isEmpty ? nil : session.eventual.joined(separator: "; ")
+        return (result, false)
     }
 
     /// Why the kernel did not make the large folios the step exists for, or nil when it
@@ -413,6 +445,10 @@ public final class LiveRunner: @unchecked Sendable {
         case let .punchHole(slot, first, pages):
             // FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
             r = try call(LS_FALLOCATE, [UInt64(slot), 0x03, first * pageSize, pages * pageSize])
+        case .reclaim:
+            guard let memcg = activeMemcg else { return .fail(Err.ENODEV) }
+            do { try memcg.reclaim() } catch let e as Errno { return .fail(e.rawValue) }
+            return .ok
         case .compactMemory:
             // Machine-wide: the runner writes it (the agent stays at rest meanwhile).
             do { try writeFile("/proc/sys/vm/compact_memory", "1") } catch let e as Errno { return .fail(e.rawValue) }

@@ -28,6 +28,10 @@ final class LockstepSession {
     /// Set when a step found nothing to check (the kernel made no large folio where the
     /// step exists for one): the scenario is skipped with this reason.
     private(set) var skipped: String?
+    /// The steps checked eventually (reclaim), each with its rounds, time and bound.
+    private(set) var eventual: [String] = []
+    /// The scenario's own memory cgroup (reclaim scenarios), the agent moved in.
+    private var memcg: ScenarioMemcg?
 
     /// One observer per process of the scenario, by the model's process index (0: the
     /// agent; fork adds the next); nil once the process has exited.
@@ -47,6 +51,14 @@ final class LockstepSession {
         agent = try Agent(executable: runner.agentPath, cpu: runner.cpu, tmpdir: runner.tmpdir,
                           simulate: runner.options.simulate)
         do {
+            if scenario.requirements.contains(.reclaim) {
+                runner.memcgSerial += 1
+                let m = try ScenarioMemcg(name: "lockstep.\(Sys.pid).\(runner.memcgSerial)")
+                memcg = m
+                runner.activeMemcg = m
+                // Before its first op: what it faults from now on is charged there.
+                try m.moveIn(pid: agent.pid)
+            }
             let first = try ProcessObserver(pid: agent.pid)
             observers = [first]
             let start = try first.start()
@@ -71,14 +83,53 @@ final class LockstepSession {
         } catch {
             agent.kill()
             sysv.removeAll()
+            memcg?.remove()
+            runner.activeMemcg = nil
             throw error
         }
     }
 
-    /// Ends the agent (and what it forked), then removes the SysV segments.
+    /// Ends the agent (and what it forked), then removes the SysV segments and the
+    /// memory cgroup.
     func close() {
         agent.kill()
         sysv.removeAll()
+        removeMemcg()
+    }
+
+    private func removeMemcg() {
+        guard let m = memcg else { return }
+        m.remove()
+        memcg = nil
+        runner.activeMemcg = nil
+    }
+
+    /// Runs the step; a reclaim step is run in rounds until the kernel shows the state
+    /// the model predicts once reclaim has scanned everything, within the runner's bound
+    /// (`LiveRunner.reclaimRounds` rounds, `reclaimMilliseconds`). Each round starts
+    /// again from the state before the step (model, comparison, baselines), so that
+    /// only the last round's observations count; its checks are marked "@eventual". A
+    /// bound reached is a failure showing the last observed state, never a pass.
+    func step(_ step: Step) throws -> [String]? {
+        guard case .reclaim = step.op else { return try stepOnce(step) }
+        let savedModel = model, savedComparison = comparison, savedIndex = index, savedNotes = notes
+        let clock = ContinuousClock()
+        let start = clock.now
+        var round = 0
+        while true {
+            round += 1
+            model = savedModel; comparison = savedComparison; index = savedIndex; notes = savedNotes
+            let map = try stepOnce(step)
+            let ms = Int((clock.now - start).seconds * 1000)
+            let bound = "bound: \(LiveRunner.reclaimRounds) rounds, \(LiveRunner.reclaimMilliseconds) ms"
+            if map == nil || skipped != nil || round >= LiveRunner.reclaimRounds || ms >= LiveRunner.reclaimMilliseconds {
+                comparison.markEventual(step: savedIndex)
+                eventual.append(map == nil
+                    ? "step \(savedIndex) eventual: reached after \(round) round(s) of reclaim, \(ms) ms (\(bound))"
+                    : "step \(savedIndex) eventual: NOT reached after \(round) round(s) of reclaim, \(ms) ms (\(bound)); the last observed state is shown")
+                return map
+            }
+        }
     }
 
     /// Every process's pages outside the arena, keyed by PFN so that a page shared by
@@ -97,7 +148,7 @@ final class LockstepSession {
     /// Runs the step on the model and in the agent and compares every observable.
     /// Returns nil when they agree, else the page map of the arena (predicted above
     /// observed); `comparison.divergences` then says where.
-    func step(_ step: Step) throws -> [String]? {
+    private func stepOnce(_ step: Step) throws -> [String]? {
         let i = index
         index += 1
         let target = step.process ?? model.newestLiving ?? 0

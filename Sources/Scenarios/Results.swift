@@ -45,6 +45,9 @@ public struct ScenarioResult: Codable, Sendable {
     /// Measurements repeated because another process moved a global counter.
     public var retries: Int
     public var seconds: Double
+    /// Set when some step's state is checked only eventually (after reclaim rounds): what
+    /// was waited for, how long, and the bound. Such a pass is "eventual", not exact.
+    public var eventual: String? = nil
     public init(id: String, verdict: Verdict, reason: String = "", checks: [Check] = [],
                 divergences: [Divergence] = [], pageMap: [String] = [], retries: Int = 0, seconds: Double = 0) {
         self.id = id; self.verdict = verdict; self.reason = reason; self.checks = checks

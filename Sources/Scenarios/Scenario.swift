@@ -17,6 +17,9 @@ public enum Requirement: String, Hashable, Sendable, Codable {
     /// Transparent huge pages: /sys/kernel/mm/transparent_hugepage exists (CONFIG_
     /// TRANSPARENT_HUGEPAGE) and the suite may write its settings (root).
     case thp
+    /// Reclaim in a memory cgroup of the suite's own, with swap: the memory controller
+    /// (v1 or v2) and a zram device for swap (root).
+    case reclaim
 }
 
 /// A THP sysfs setting a scenario needs while it runs, relative to

@@ -25,6 +25,9 @@ int ls_memfd_create(const char *name, unsigned int flags);
 // memfd_secret(2) (syscall 447 on x86_64); returns an fd or -errno (ENOSYS: not built
 // in, or secretmem.enable=0).
 int ls_memfd_secret(unsigned int flags);
+// swapon(2) / swapoff(2) of a block device; return 0 or -errno.
+int ls_swapon(const char *path, int flags);
+int ls_swapoff(const char *path);
 // Pins the calling thread (pid 0) or process pid to one CPU; returns 0 or -errno.
 int ls_pin_to_cpu(pid_t pid, int cpu);
 // Affinity of the calling thread (pid 0) or pid as a bitmask of `words` 64-bit words

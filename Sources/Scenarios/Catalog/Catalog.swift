@@ -24,6 +24,7 @@ public enum Catalog {
         + Migration.scenarios
         + THP.scenarios
         + THPFile.scenarios
+        + Lazy.scenarios
         + FuzzCases.scenarios
 
     private static let byID: [String: Scenario] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

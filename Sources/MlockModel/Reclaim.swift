@@ -1,0 +1,85 @@
+// Reclaim in the scenario's own memory cgroup, with swap: the eventual state once the
+// LRU scan has visited every folio the scenario charged there. This is where the rules
+// that make a page unevictable or mlocked "only later" take effect:
+//
+// - A folio of an unevictable mapping (SHM_LOCK'd segment, ramfs) still on an
+//   evictable list -- it was cached before SHM_LOCK, which moves nothing -- is put
+//   back on the unevictable list when reclaim meets it: shrink_folio_list() and
+//   shrink_active_list() see !folio_evictable() and put it back, and lru_add() sets
+//   PG_unevictable with mlock_count 0 (unevictable_pgs_culled). No PG_mlocked.
+//   (Documentation/mm/unevictable-lru.rst: "vmscan will do this if and when it
+//   encounters the pages".) shmem is swap-backed: its folios are on the anon lists,
+//   which reclaim scans only when swap exists -- hence the suite's zram swap.
+// - A folio mapped in a VM_LOCKED VMA but not PG_mlocked: folio_referenced_one() (and
+//   try_to_unmap_one() for small folios) "restore the mlock which got missed" with
+//   mlock_vma_folio() -- for a small folio, a PMD-mapped one, or (6.7 on) a large
+//   folio all of whose pages are mapped by PTEs of that one VMA; then the folio, off
+//   the LRU while reclaim holds it, is put back on the unevictable list by lru_add()
+//   with mlock_count 0: unevictable_pgs_mlocked and unevictable_pgs_culled, NR_MLOCK.
+//   A large folio straddling the VM_LOCKED edge is not mlocked this way (not modelled
+//   further: the catalog does not reclaim one).
+// - Everything else the scenario made is evictable: small anonymous and shmem folios
+//   go to swap (their PTEs are cleared: pagemap shows them not present, smaps Rss
+//   drops). Regular-file folios are left as they are: pages written with pwrite are
+//   dirty and memcg reclaim does not write them back (only the flusher does, later);
+//   the catalog leaves no evictable file page in a scenario that reclaims.
+//
+// The model applies all of this at once; the runner reclaims in rounds until the
+// kernel shows the same, within a stated bound (LiveRunner.reclaimRounds), and reports
+// the step as eventual.
+
+extension KernelModel {
+    mutating func reclaimEventually() -> OpResult {
+        for id in folios.keys.sorted() {
+            guard let f = folios[id], !f.hugetlb, !f.mlocked else { continue }
+            if f.unevictable { continue }   // on the unevictable list: never scanned
+            if mappingUnevictable(f) {
+                cullToUnevictable(id)
+                continue
+            }
+            if mlockMissed(f) {
+                mlockFolio(id)
+                folios[id]?.mlockCount = 0
+                continue
+            }
+            if !f.large && f.frozenMaps == 0 { evict(id) }
+        }
+        return .ok
+    }
+
+    /// Reclaim puts a folio it cannot evict back on the unevictable list (lru_add with
+    /// !folio_evictable): PG_unevictable, mlock_count 0, unevictable_pgs_culled.
+    mutating func cullToUnevictable(_ id: Int) {
+        guard var f = folios[id], !f.unevictable else { return }
+        f.unevictable = true
+        f.mlockCount = 0
+        counters.unevictable += f.nr
+        counters.pgCulled += f.nr
+        folios[id] = f
+    }
+
+    /// Whether the rmap walk of reclaim finds a VM_LOCKED mapping that mlocks the folio
+    /// (folio_referenced_one / try_to_unmap_one, mm/rmap.c).
+    func mlockMissed(_ f: Folio) -> Bool {
+        if !f.large || f.pmdMapped {
+            if f.frozenLockedMaps > 0 { return true }
+            return f.maps.contains { a in indexContaining(a).map { isMlockVMA(vmas[$0]) } ?? false }
+        }
+        // A PTE-mapped large folio: every page mapped in one VM_LOCKED VMA (6.7 on).
+        guard profile.mlocksPTEMappedLargeFolios, f.maps.count == Int(f.nr),
+              let a = f.maps.first, let i = indexContaining(a), isMlockVMA(vmas[i]) else { return false }
+        return f.maps.allSatisfy { vmas[i].contains($0) }
+    }
+
+    /// An evictable small folio goes: anonymous ones to swap, shmem ones to swap out of
+    /// the page cache; its PTEs are cleared everywhere. Regular-file folios stay (dirty).
+    mutating func evict(_ id: Int) {
+        guard let f = folios[id] else { return }
+        if !f.anon {
+            guard let oid = objectID(f.file), let obj = objects[oid], obj.kind != .file else { return }
+            objects[oid]?.cache[f.index] = nil
+        }
+        for a in f.maps { ptes[a] = nil }
+        folios[id] = nil
+    }
+}
