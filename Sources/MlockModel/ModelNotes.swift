@@ -26,6 +26,21 @@
 // - Overcommit heuristic (MAP_NORESERVE sets VM_NORESERVE). Objects are opened
 //   read-write, one struct file per slot (so adjacent mappings of one slot at
 //   continuing offsets merge). No swap: MADV_PAGEOUT/COLD/FREE leave pages in place.
+// - RECLAIM (the `reclaim` op, Reclaim.swift, `lazy.*` scenarios): the one place swap
+//   exists (a zram device of the suite's own, the scenario in a memcg of its own). The
+//   model gives the eventual state after every charged folio was scanned: SHM_LOCK'd
+//   pages culled (PG_unevictable, no PG_mlocked); small/PMD/whole-in-one-VMA folios of
+//   VM_LOCKED VMAs mlocked (mlock_count 0 after putback); straddling large folios
+//   unmapped up to the first locked VMA in rmap order and never split or mlocked (6.18,
+//   measured over 6 rounds); other small anon/shmem folios swapped out (PTEs gone);
+//   regular-file folios kept (pwrite leaves them dirty; memcg reclaim does not write
+//   back). A swapped page touched again is a new folio; a page of a large folio still in
+//   the swap cache comes back as that folio (not modelled: scenarios do not touch it).
+//   The runner checks it with a bounded wait (LiveRunner.reclaimRounds) and a
+//   confirming round, reported "@eventual".
+// - SysV attaches: shm_vm_ops has .close, so two pieces of one attach split by mlock
+//   never merge again in the kernel; the model merges them after munlock (seen in a
+//   draft of lazy.shm-lock-and-mlock; the catalog detaches instead). Left to fix.
 // - x86_64, 4-level paging (TASK_SIZE 2^47 - 4096), no protection keys (an exec-only
 //   mapping is readable).
 // - The scenario process keeps CAP_SYS_RESOURCE (raising the hard limit succeeds).

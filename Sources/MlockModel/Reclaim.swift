@@ -16,8 +16,15 @@
 //   folio all of whose pages are mapped by PTEs of that one VMA; then the folio, off
 //   the LRU while reclaim holds it, is put back on the unevictable list by lru_add()
 //   with mlock_count 0: unevictable_pgs_mlocked and unevictable_pgs_culled, NR_MLOCK.
-//   A large folio straddling the VM_LOCKED edge is not mlocked this way (not modelled
-//   further: the catalog does not reclaim one).
+//   A PTE-mapped large folio straddling a VM_LOCKED edge is never mlocked this way.
+// - Such a straddling folio is not split either: shrink_folio_list() adds it to the
+//   swap cache whole, then try_to_unmap() walks its mappings in the anon_vma interval
+//   tree's order (by page offset, here by address) and stops at the first VM_LOCKED
+//   VMA (try_to_unmap_one: "must not swap it out", no mlock for a large folio). The
+//   unlocked VMAs met before it lose their PTEs (swap entries: not present); the
+//   folio, now partially mapped but in the swap cache, is not split by later passes
+//   (the split of partially mapped folios is only tried before add_to_swap) and stays,
+//   not mlocked, on an evictable list. Measured on 6.18: the same after 6 rounds.
 // - Everything else the scenario made is evictable: small anonymous and shmem folios
 //   go to swap (their PTEs are cleared: pagemap shows them not present, smaps Rss
 //   drops). Regular-file folios are left as they are: pages written with pwrite are
@@ -42,7 +49,8 @@ extension KernelModel {
                 folios[id]?.mlockCount = 0
                 continue
             }
-            if !f.large && f.frozenMaps == 0 { evict(id) }
+            if f.frozenMaps > 0 { continue }
+            if f.large { unmapLargeUntilLocked(id) } else { evict(id) }
         }
         return .ok
     }
@@ -79,6 +87,29 @@ extension KernelModel {
             guard let oid = objectID(f.file), let obj = objects[oid], obj.kind != .file else { return }
             objects[oid]?.cache[f.index] = nil
         }
+        for a in f.maps { ptes[a] = nil }
+        folios[id] = nil
+    }
+
+    /// An evictable large folio (no page of it mlocked by the rmap walk): try_to_unmap()
+    /// visits its mappings in address order and stops at the first VM_LOCKED VMA; the
+    /// PTEs before it are cleared (swapped out). With no locked mapping at all it goes
+    /// whole.
+    mutating func unmapLargeUntilLocked(_ id: Int) {
+        guard let f = folios[id] else { return }
+        var gone: [UInt64] = []
+        for a in f.maps.sorted() {
+            if let i = indexContaining(a), isMlockVMA(vmas[i]) {
+                for g in gone { ptes[g] = nil; folios[id]?.maps.remove(g) }
+                return
+            }
+            gone.append(a)
+        }
+        evictWhole(id)
+    }
+
+    mutating func evictWhole(_ id: Int) {
+        guard let f = folios[id] else { return }
         for a in f.maps { ptes[a] = nil }
         folios[id] = nil
     }

@@ -119,13 +119,21 @@ final class LockstepSession {
         while true {
             round += 1
             model = savedModel; comparison = savedComparison; index = savedIndex; notes = savedNotes
-            let map = try stepOnce(step)
+            var map = try stepOnce(step)
+            var confirmed = false
+            if map == nil && skipped == nil {
+                // The eventual state is a fixed point: one more round must change nothing
+                // (a "no change" prediction met at once would otherwise prove little).
+                model = savedModel; comparison = savedComparison; index = savedIndex; notes = savedNotes
+                map = try stepOnce(step)
+                confirmed = map == nil
+            }
             let ms = Int((clock.now - start).seconds * 1000)
             let bound = "bound: \(LiveRunner.reclaimRounds) rounds, \(LiveRunner.reclaimMilliseconds) ms"
             if map == nil || skipped != nil || round >= LiveRunner.reclaimRounds || ms >= LiveRunner.reclaimMilliseconds {
                 comparison.markEventual(step: savedIndex)
                 eventual.append(map == nil
-                    ? "step \(savedIndex) eventual: reached after \(round) round(s) of reclaim, \(ms) ms (\(bound))"
+                    ? "step \(savedIndex) eventual: reached after \(round) round(s) of reclaim and unchanged by one more\(confirmed ? "" : "?"), \(ms) ms (\(bound))"
                     : "step \(savedIndex) eventual: NOT reached after \(round) round(s) of reclaim, \(ms) ms (\(bound)); the last observed state is shown")
                 return map
             }

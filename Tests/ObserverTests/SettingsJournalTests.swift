@@ -40,6 +40,13 @@ struct SettingsJournalTests {
         #expect(next.recover() == [], "a second recovery finds nothing left")
     }
 
+    @Test func aSwapEntryRoundTripsThroughItsJournalLine() throws {
+        for e in [SettingsJournal.Entry.swap(zram: 3, hotAdded: true), .swap(zram: 0, hotAdded: false)] {
+            #expect(SettingsJournal.Entry(line: Substring(e.line)) == e)
+        }
+        #expect(SettingsJournal.Entry.swap(zram: 3, hotAdded: true).description == "swap on /dev/zram3 (hot-added)")
+    }
+
     @Test func aSettingChangedTwiceKeepsItsFirstOriginal() throws {
         let setting = try file("defrag", "5\n")
         let journal = SettingsJournal(path: dir + "/journal")

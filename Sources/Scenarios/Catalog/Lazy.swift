@@ -93,5 +93,27 @@ enum Lazy {
             b.read(m.sub(0, 4), "swapped in again")
             b.munmap(m)
         },
+        lazy("thp-split-locked-first",
+             "a locked PMD THP with page 100 munlocked: the PMD split munlocks the whole folio, now PTE-mapped across 3 VMAs; reclaim neither mlocks it again (no VMA maps it all) nor swaps out the unlocked page (try_to_unmap stops at the locked VMA that comes first)",
+             covers: ["digest/P-40", "digest/P-43", "digest/P-51"], requires: [.thp]) { b in
+            let m = THP.hugeRegion(&b)
+            b.mlock(m, "an mlocked PMD THP")
+            b.expectFolios(m)
+            b.munlock(m.sub(100, 1), "PMD split: the whole folio munlocked; VmLck and Locked keep 511 pages")
+            b.step(.reclaim, "unchanged: the rmap walk meets [0, 100) locked first and gives up")
+            b.munmap(m)
+        },
+        lazy("thp-split-unlocked-first",
+             "a locked PMD THP with its first page munlocked: reclaim swaps that page out (its VMA comes first in the rmap walk) and stops at the locked rest, which stays a PTE-mapped large folio, not mlocked, in the swap cache",
+             covers: ["digest/P-40", "digest/P-43", "digest/P-51"], requires: [.thp]) { b in
+            let m = THP.hugeRegion(&b)
+            b.mlock(m, "an mlocked PMD THP")
+            b.expectFolios(m)
+            b.munlock(m.sub(0, 1), "PMD split: the whole folio munlocked, PTE-mapped across 2 VMAs")
+            b.step(.reclaim, "page 0 swapped out; the 511 locked pages stay, not mlocked")
+            // Not touched again: do_swap_page would map page 0 of the same large folio
+            // back from the swap cache, which the model does not keep.
+            b.munmap(m, "the folio and its swap entry freed")
+        },
     ]
 }
