@@ -145,6 +145,9 @@ public struct KernelModel: Sendable {
 
     var nextID = 1
     var nextKernelChosen = KernelModel.kernelChosenAddressBase
+    /// The address the kernel chose for the next mapping it places itself (an input read
+    /// from the op's result, see kernelChosenAddress); consumed by that placement.
+    public var chosenAddress: UInt64?
 
     // Processes. The fields above marked "VMA layer" and `ptes`/`objectForSlot` are the
     // address space of the process ops are applied to (`active`); the others wait in
@@ -324,7 +327,7 @@ public struct KernelModel: Sendable {
         // Each pwrite adds a new folio to the page cache and the LRU (lru_add): on an
         // unevictable mapping it goes to the unevictable list at once.
         if filled {
-            for i in 0..<pages { _ = cacheFolio(.object(id), i) }
+            for i in 0..<pages { folios[cacheFolio(.object(id), i)]?.dirty = true }
         }
         return .ok
     }

@@ -262,6 +262,7 @@ extension KernelModel {
                    fault(a, vmaIndex: j, write: true, populate: false) == .sigbus {
                     return .fail(Err.EFAULT)
                 }
+                markWritten(a)
             }
             touched += 1
             k += 1

@@ -89,6 +89,40 @@
 // else of the uid charges it) and never releases it within a scenario (no op closes an
 // fd). Checked in the VM on 6.12.117 (files.secret.*, fault-charge among them).
 //
+// FOUND BY THE FUZZER (issue 6; tests in FuzzFoundRulesTests):
+// - mremap to an address the kernel chooses (MAYMOVE growth without room, a DONTUNMAP
+//   hint that is taken): get_unmapped_area() without a hint, top-down below mmap_base.
+//   The address is an input, as mmap's fd is: the lockstep session applies the op again
+//   with the kernel's answer (KernelModel.chosenAddress), accepted only where the kernel
+//   could put it (aligned, outside the arena, over nothing the model knows); everything
+//   else (VmLck, the counters, later munlockall/mlockall reaching it) is predicted from
+//   it, and the process's other mappings are read without it.
+// - reusable_anon_vma() (mm/rmap.c find_mergeable_anon_vma): a neighbour's anon_vma is
+//   reused only when its anon_vma_chain is singular; a fork child's VMA is also chained
+//   to the parent's anon_vma (anon_vma_fork), so its neighbours get new anon_vmas and,
+//   with is_mergeable_anon_vma()'s uncowed-parents cases, never merge with it again.
+// - MADV_PAGEOUT and dirtiness (mm/vmscan.c shrink_folio_list): a clean page-cache folio
+//   (a shmem page never written: shmem_fault's zeroed folio is not dirtied; a regular
+//   file's page read from disk or written back by msync MS_SYNC) is dropped from the
+//   cache by __remove_mapping; a dirty one stays: shmem via pageout() ->
+//   AOP_WRITEPAGE_ACTIVATE (no swap), a regular file because direct reclaim does not
+//   write it (folio_set_reclaim + activate_locked). PG_reclaim is PG_readahead, which
+//   next_uptodate_folio() skips, so fault-around leaves that folio unmapped until a
+//   fault on it clears the bit (do_async_mmap_readahead -> page_cache_async_ra, not
+//   under VM_RAND_READ) or writeback ends. Written = pwrite, or a store through a shared
+//   mapping (a dirty PTE moves to the folio at unmap; GUP FOLL_WRITE sets it dirty).
+//   Assumed: the flusher does not write a regular file's dirty pages back within a
+//   sequence (dirty_expire_centisecs 30 s; background writeback under heavy global dirty
+//   memory could, and would show as a page-cache page dropped where the model keeps it).
+// - FAULT-AROUND BEYOND EOF (measured on 6.18, mechanism not yet found in the source): a
+//   read fault beyond i_size maps the cached pages of its fault-around window before the
+//   SIGBUS only when the 2 MiB block already has a page table; with pmd_none it maps
+//   nothing (a 1-page ext4 file mapped 2 pages shared: reading page 1 leaves page 0
+//   unmapped on a fresh mapping, maps it after page 0 was faulted and zapped, or when
+//   another VMA of the block has a page). The model follows the measurement
+//   (KernelModel.pteTables now also records file PTEs); within i_size fault-around maps
+//   with or without a page table, as the catalog's scenarios check.
+//
 // TODO (profile granularity): KernelProfile is an mlock era. The host's mremap
 // behaviour (6.17 multi-VMA MREMAP_FIXED move)
 // is tied to `.largeFolio`; kernels 6.7-6.15 have neither. Before 6.16 a failing

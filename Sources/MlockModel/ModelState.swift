@@ -143,6 +143,16 @@ struct Folio: Sendable {
     /// the PMD); for a small folio count = mapcount.
     var maps: Set<UInt64> = []
     var mlocked = false        // PG_mlocked
+    /// A page-cache folio whose data was written (pwrite, a store through a shared
+    /// mapping) and not written back since (msync MS_SYNC of a regular file): PG_dirty,
+    /// or a dirty PTE that unmapping moves to it. Reclaim keeps a dirty folio and drops
+    /// a clean one (see pageout).
+    var dirty = false
+    /// PG_reclaim, which is the same bit as PG_readahead: set by reclaim on a dirty
+    /// regular-file folio it could not write (shrink_folio_list), so fault-around
+    /// (next_uptodate_folio) skips it until a fault on it clears it
+    /// (do_async_mmap_readahead -> page_cache_async_ra) or its writeback ends.
+    var reclaimMark = false
     var unevictable = false    // PG_unevictable (on the unevictable "LRU")
     var mlockCount = 0         // folio->mlock_count
     /// Mappings of the folio in parked address spaces (the processes not acting now, see

@@ -16,7 +16,7 @@ extension KernelModel {
     ///   error here: shmem's fsync is a no-op, regular files are on a local disk).
     /// - the result is the error, else ENOMEM if a hole was skipped, else 0.
     /// msync never changes a VMA, a PTE, a folio's mlock state or a counter: writeback
-    /// only clears dirty bits, which no observable shows.
+    /// only cleans folios, which decides what a later MADV_PAGEOUT drops (pageout).
     mutating func msync(start rawStart: UInt64, length: UInt64, flags: Int32) -> Int32 {
         if flags & ~(UAPI.MS_ASYNC | UAPI.MS_INVALIDATE | UAPI.MS_SYNC) != 0 { return Err.EINVAL }
         if offsetInPage(rawStart) != 0 { return Err.EINVAL }
@@ -38,8 +38,16 @@ extension KernelModel {
                 unmappedError = Err.ENOMEM
             }
             if flags & UAPI.MS_INVALIDATE != 0 && v.flags.contains(.locked) { return Err.EBUSY }
-            // MS_SYNC && vm_file && VM_SHARED: vfs_fsync_range(file, fstart, fend, 1),
-            // no observable effect (see above).
+            // MS_SYNC && vm_file && VM_SHARED: vfs_fsync_range(file, fstart, fend, 1)
+            // writes a regular file's dirty folios of that part back: clean, and
+            // folio_end_writeback clears PG_reclaim (shmem's fsync does nothing).
+            if flags & UAPI.MS_SYNC != 0 && v.isShared, let oid = objectID(v.file), objects[oid]?.kind == .file {
+                let first = v.index(of: start), last = v.index(of: min(end, v.end) - pageSize)
+                for (idx, id) in objects[oid]!.cache where idx >= first && idx <= last {
+                    folios[id]?.dirty = false
+                    folios[id]?.reclaimMark = false
+                }
+            }
             start = v.end
             if start >= end { return unmappedError }
         }

@@ -137,6 +137,7 @@ extension KernelModel {
     /// page_add_file_rmap did not mlock; only populate (FOLL_MLOCK) did.
     mutating func mapFileFolio(_ id: Int, at addr: UInt64, vma: VMA, populate: Bool) {
         ptes[addr] = .folio(id)
+        pteTables.insert(block(addr))
         folios[id]?.maps.insert(addr)
         pteTables.insert(block(addr))
         // A PTE of a large folio: the rmap add maps part of it, never mlocked there
@@ -320,8 +321,11 @@ extension KernelModel {
         // but a read fault first maps what is cached around it: do_read_fault() calls
         // do_fault_around() before __do_fault() -> ->fault(), and filemap_map_pages()
         // clamps its window to the file's last page, not to the faulting one.
+        // Measured on 6.18 (not found in the source yet): only where the block already
+        // has a page table; with pmd_none nothing is mapped (ModelNotes, FAULT-AROUND
+        // BEYOND EOF).
         if ptes[addr] == nil && index >= obj.pages {
-            if !write { faultAround(addr, vmaIndex: i, populate: populate) }
+            if !write && pteTables.contains(block(addr)) { faultAround(addr, vmaIndex: i, populate: populate) }
             return .sigbus
         }
         // A large shmem/page-cache folio found or allocated here, mapped whole.
@@ -336,6 +340,7 @@ extension KernelModel {
             if ptes[addr] == nil {
                 if obj.kind == .secret && obj.cache[index] == nil && !chargeSecretPage(obj) { return .sigbus }
                 let id = cacheFolio(v.file!, index)                 // __do_fault
+                faultedOnCachedFolio(id, v)
                 mapFileFolio(id, at: addr, vma: v, populate: populate)
             }
             return .ok
@@ -345,12 +350,13 @@ extension KernelModel {
         case nil:
             readAround(v, index)
             if write {
-                _ = cacheFolio(v.file!, index)                       // do_cow_fault reads it,
+                faultedOnCachedFolio(cacheFolio(v.file!, index), v)  // do_cow_fault reads it,
                 mapNewAnonFolio(at: addr, vmaIndex: i)               // maps a private copy
             } else {
                 faultAround(addr, vmaIndex: i, populate: populate)
                 if ptes[addr] == nil {
                     let id = cacheFolio(v.file!, index)
+                    faultedOnCachedFolio(id, v)
                     mapFileFolio(id, at: addr, vma: v, populate: populate)
                 }
             }
@@ -365,6 +371,23 @@ extension KernelModel {
             break
         }
         return .ok
+    }
+
+    /// filemap_fault() found the folio cached: do_async_mmap_readahead() sees
+    /// PG_readahead (here PG_reclaim, left by reclaim) and page_cache_async_ra() clears
+    /// it, unless the VMA is VM_RAND_READ or the file has no readahead (ra_pages 0).
+    /// shmem_fault has no such step (and shmem folios never keep PG_reclaim).
+    mutating func faultedOnCachedFolio(_ id: Int, _ v: VMA) {
+        guard folios[id]?.reclaimMark == true, !v.flags.contains(.randRead), readAroundPages > 0 else { return }
+        folios[id]?.reclaimMark = false
+    }
+
+    /// A store at `a` (a write fault, or a write to a page already mapped writable):
+    /// through a shared mapping it dirties the page-cache folio.
+    mutating func markWritten(_ a: UInt64) {
+        guard let i = indexContaining(a), vmas[i].isShared, case let .folio(id)? = ptes[a],
+              folios[id]?.anon == false else { return }
+        folios[id]?.dirty = true
     }
 
     /// do_fault_around() -> filemap_map_pages(): a read fault on a file/shmem VMA first
@@ -384,6 +407,8 @@ extension KernelModel {
             guard ptes[a] == nil else { continue }
             let index = v.index(of: a)
             guard index < obj.pages, let id = objects[objectID(v.file)!]?.cache[index] else { continue }
+            // next_uptodate_folio() skips a folio with PG_readahead, which is PG_reclaim.
+            if folios[id]?.reclaimMark == true { continue }
             // 6.18 filemap_map_pages maps a large folio that fits whole; else this page.
             if folios[id]?.large == true && mapLargeFileFolio(id, at: a, vmaIndex: i, populate: populate) { continue }
             mapFileFolio(id, at: a, vma: v, populate: populate)

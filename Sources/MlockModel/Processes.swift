@@ -46,6 +46,15 @@ extension KernelModel {
         (0..<processCount).last { !exited.contains($0) }
     }
 
+    /// The ranges of process `p`'s own mappings outside the arena (moved there by an
+    /// mremap to an address the kernel chose): the model follows them, so what a reader of
+    /// the process's other mappings finds there is not foreign.
+    public func ownRangesOutsideArena(process p: Int) -> [(start: UInt64, end: UInt64, locked: Bool)] {
+        guard isLiving(p) else { return [] }
+        let list = p == active ? vmas : parked[p]?.vmas ?? []
+        return list.filter { !$0.isForeign && !Arena.contains($0.start) }.map { ($0.start, $0.end, $0.flags.contains(.locked)) }
+    }
+
     /// Whether process `p` exists and has not exited.
     public func isLiving(_ p: Int) -> Bool { p >= 0 && p < processCount && !exited.contains(p) }
 

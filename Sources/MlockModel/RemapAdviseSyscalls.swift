@@ -245,7 +245,24 @@ extension KernelModel {
     /// Pages of the VMAs that are VM_LOCKED now.
     var lockedPagesOfVMAs: UInt64 { vmas.reduce(0) { $0 + ($1.flags.contains(.locked) ? $1.pages : 0) } }
 
+    /// Where a moved mapping goes when the kernel chooses (get_unmapped_area without a
+    /// hint: top-down below mmap_base, an address the rules cannot know). The caller that
+    /// ran the op on a kernel passes the kernel's answer in `chosenAddress` and applies
+    /// the op again: the model takes the address as an input, as it takes the op, and
+    /// predicts everything else from it. Taken only where the kernel could have put it:
+    /// page-aligned, outside the arena, below TASK_SIZE, over nothing mapped; otherwise
+    /// (and with no input) a placeholder at or above kernelChosenAddressBase, which no
+    /// kernel result equals, so the result check shows the bad choice.
     mutating func kernelChosenAddress(_ len: UInt64) -> UInt64 {
+        let len = pageAlign(len)
+        if let a = chosenAddress {
+            chosenAddress = nil
+            if offsetInPage(a) == 0, len <= taskSize, a <= taskSize - len,
+               !Arena.contains(a), !Arena.contains(a + len - 1), !(a < Arena.base && a + len > Arena.base + Arena.size),
+               !intersects(a, a + len) {
+                return a
+            }
+        }
         let a = nextKernelChosen
         nextKernelChosen += pageAlign(len) + (2 << 20)
         return a
@@ -379,13 +396,19 @@ extension KernelModel {
     /// are not interfered with) and evictable (an unevictable one is put back), and
     /// reclaim_pages() -> shrink_folio_list() tries to reclaim it: an anonymous folio
     /// needs swap (add_to_swap fails: activated, still mapped); a page-cache folio (shmem
-    /// or a regular file) is unmapped first (try_to_unmap) and then kept in the cache:
-    /// shmem cannot be written out without swap (shmem_writeout redirties it,
-    /// AOP_WRITEPAGE_ACTIVATE) and direct reclaim never writes a dirty file folio
-    /// (activate_locked). Assumption: regular-file folios are dirty (the agent's objects
-    /// are filled with pwrite just before, and writeback starts after 30 s); a clean one
-    /// would be dropped from the cache instead. Caller (the root agent) may page out file
-    /// pages: can_do_file_pageout() (owner or writable).
+    /// or a regular file) is unmapped first (try_to_unmap), then:
+    /// - dirty (written, see Folio.dirty): kept in the cache. shmem cannot be written out
+    ///   without swap (pageout -> shmem_writeout redirties it, AOP_WRITEPAGE_ACTIVATE,
+    ///   which also clears PG_reclaim again); direct reclaim never writes a dirty
+    ///   regular-file folio: it sets PG_reclaim and activates it, and PG_reclaim is
+    ///   PG_readahead, which fault-around skips (Folio.reclaimMark).
+    /// - clean (a shmem page never written: shmem_fault's zeroed folio is not dirtied;
+    ///   a file page read from disk or written back): __remove_mapping drops it from the
+    ///   page cache and frees it; the next fault reads (or zeroes) a new one.
+    /// Dirty regular-file folios are written back by the flusher after
+    /// dirty_expire_centisecs (30 s), far beyond a sequence; under heavy global dirty
+    /// memory background writeback could clean them earlier (not modelled). Caller
+    /// (the root agent) may page out file pages: can_do_file_pageout() (owner or writable).
     mutating func pageout(_ i: Int, _ start: UInt64, _ end: UInt64) {
         let v = vmas[i]
         for a in presentPTEs(start, end) {
@@ -397,6 +420,14 @@ extension KernelModel {
             // nothing at all for a shared mapping).
             if uid != 0, let oid = objectID(f.file), objects[oid]?.kind == .file { continue }
             unmapPTE(at: a, vma: v)
+            guard let oid = objectID(f.file), let kind = objects[oid]?.kind else { continue }
+            if f.dirty {
+                if kind == .file { folios[id]?.reclaimMark = true }
+            } else if folios[id]?.unmapped == true {
+                objects[oid]?.cache[f.index] = nil
+                folios[id]?.file = nil
+                freeFolio(id)
+            }
         }
     }
 
@@ -449,6 +480,8 @@ extension KernelModel {
             if needsFault(a, write: write) {
                 if fault(a, vmaIndex: i, write: write, populate: true) == .sigbus { return Err.EFAULT }
             }
+            // FOLL_WRITE|FOLL_TOUCH on a present shared page: set_page_dirty (follow_page_pte).
+            if write { markWritten(a) }
             a += pageSize
         }
         return 0

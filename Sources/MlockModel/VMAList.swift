@@ -134,15 +134,18 @@ extension KernelModel {
     }
 
     /// anon_vma_prepare() -> find_mergeable_anon_vma(): a VMA getting its first anonymous
-    /// folio reuses the next VMA's anon_vma, else the previous one's, when compatible;
-    /// otherwise it gets a new one. (The zero page does not call it.)
+    /// folio reuses the next VMA's anon_vma, else the previous one's, when compatible
+    /// and that neighbour's anon_vma_chain is singular (reusable_anon_vma(): a VMA fork
+    /// copied from one with an anon_vma is also chained to the parent's, so its anon_vma
+    /// is never reused); otherwise it gets a new one. (The zero page does not call it.)
     mutating func anonVmaPrepare(_ i: Int) {
         if vmas[i].anonVma != nil { return }
-        if i + 1 < vmas.count, anonVmaCompatible(vmas[i], vmas[i + 1]), let x = vmas[i + 1].anonVma {
+        if i + 1 < vmas.count, anonVmaCompatible(vmas[i], vmas[i + 1]), !vmas[i + 1].uncowedParents,
+           let x = vmas[i + 1].anonVma {
             vmas[i].anonVma = x
             return
         }
-        if i > 0, anonVmaCompatible(vmas[i - 1], vmas[i]), let x = vmas[i - 1].anonVma {
+        if i > 0, anonVmaCompatible(vmas[i - 1], vmas[i]), !vmas[i - 1].uncowedParents, let x = vmas[i - 1].anonVma {
             vmas[i].anonVma = x
             return
         }

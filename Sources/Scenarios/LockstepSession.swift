@@ -146,9 +146,31 @@ final class LockstepSession {
     /// parent may lock).
     private func foreignPages(_ states: [ProcessState?]) throws -> [UInt64: PageView] {
         var out: [UInt64: PageView] = [:]
-        for (o, st) in zip(observers, states) {
+        for (p, (o, st)) in zip(observers, states).enumerated() {
             guard let o, let st else { continue }
-            out.merge(try o.foreignPages(st.foreign, all: observers.count > 1, enabled: pageLayer.isExact)) { a, _ in a }
+            let foreign = Self.clip(st.foreign, removing: model.ownRangesOutsideArena(process: p))
+            out.merge(try o.foreignPages(foreign, all: observers.count > 1, enabled: pageLayer.isExact)) { a, _ in a }
+        }
+        return out
+    }
+
+    /// `mappings` without the given ranges (the model's own mappings outside the arena,
+    /// whose pages it counts itself).
+    static func clip(_ mappings: [ForeignMapping], removing own: [(start: UInt64, end: UInt64, locked: Bool)]) -> [ForeignMapping] {
+        guard !own.isEmpty else { return mappings }
+        var out: [ForeignMapping] = []
+        for m in mappings {
+            var pieces = [m]
+            for r in own {
+                pieces = pieces.flatMap { x -> [ForeignMapping] in
+                    guard r.start < x.end && x.start < r.end else { return [x] }
+                    var left = x, right = x
+                    left.end = r.start
+                    right.start = r.end
+                    return [left, right].filter { $0.start < $0.end }
+                }
+            }
+            out += pieces
         }
         return out
     }
@@ -165,8 +187,17 @@ final class LockstepSession {
         let targetObserver = target < observers.count ? observers[target] : nil
         let framesBefore = step.op.migrates && pageLayer.isExact
             ? try targetObserver.map { try $0.frames(covering: try $0.read().arena) } : nil
-        let predictedResult = model.apply(step.op, process: step.process)
+        let beforeOp: KernelModel? = if case .mremap = step.op { model } else { nil }
+        var predictedResult = model.apply(step.op, process: step.process)
         let observedResult = try runner.execute(step.op, on: agent, process: target, sysv: sysv)
+        // A mapping the kernel placed where it chose: the address is the model's input,
+        // read from the result (kernelChosenAddress); the op is applied again with it.
+        if var m = beforeOp, predictedResult.errno == 0, observedResult.errno == 0,
+           UInt64(bitPattern: predictedResult.ret) >= KernelModel.kernelChosenAddressBase {
+            m.chosenAddress = UInt64(bitPattern: observedResult.ret)
+            predictedResult = m.apply(step.op, process: step.process)
+            model = m
+        }
         runner.pauseIfAsked(scenario, step: i, agent: agent, sysv: sysv)
         if case .fork = step.op, observedResult.errno == 0, let pid = agent.pid(ofProcess: observers.count) {
             observers.append(try ProcessObserver(pid: pid))

@@ -79,8 +79,17 @@ public final class Fuzzer {
         return m
     }
 
+    /// The ops of sequence `seed`, generated against a model of the agent as it starts
+    /// (its limits and capabilities, read once from a first agent): a model with other
+    /// limits would let an mlock succeed that fails in the agent, and the generator's
+    /// picks (such as "only unlocked ranges are moved with MREMAP_DONTUNMAP") would rest
+    /// on VMAs that are not what the kernel has.
     public func sequence(seed: UInt64, length: Int) -> [Op] {
-        generator.sequence(seed: seed, length: length, model: baseModel)
+        if agentStart == nil, let session = try? LockstepSession(runner: runner, scenario: Self.frame, keepChecks: false) {
+            agentStart = session.start
+            session.close()
+        }
+        return generator.sequence(seed: seed, length: length, model: reproducerModel)
     }
 
     /// Runs `ops` in a fresh agent until the first divergence (nil: none). `upTo` stops
