@@ -114,14 +114,16 @@
 //   Assumed: the flusher does not write a regular file's dirty pages back within a
 //   sequence (dirty_expire_centisecs 30 s; background writeback under heavy global dirty
 //   memory could, and would show as a page-cache page dropped where the model keeps it).
-// - FAULT-AROUND BEYOND EOF (measured on 6.18, mechanism not yet found in the source): a
-//   read fault beyond i_size maps the cached pages of its fault-around window before the
-//   SIGBUS only when the 2 MiB block already has a page table; with pmd_none it maps
-//   nothing (a 1-page ext4 file mapped 2 pages shared: reading page 1 leaves page 0
-//   unmapped on a fresh mapping, maps it after page 0 was faulted and zapped, or when
-//   another VMA of the block has a page). The model follows the measurement
-//   (KernelModel.pteTables now also records file PTEs); within i_size fault-around maps
-//   with or without a page table, as the catalog's scenarios check.
+// - Fault-around at the end of a regular file (6.18, "mm/memory: do not populate page
+//   table entries beyond i_size"): filemap_map_pages() installs its preallocated page
+//   table only in filemap_map_pmd(), now called only when the first cached folio of the
+//   window may be mapped large (shmem always; otherwise file_end >= folio_next_index).
+//   With no page table in the block (pmd_none; KernelModel.pteTables now records file
+//   PTEs too) a window whose first cached folio is the file's last page maps nothing:
+//   a read beyond EOF of a fresh mapping of a 1-page ext4 file leaves page 0 unmapped,
+//   and maps it once page 0 was faulted (and zapped) or another VMA has a page in the
+//   block; memfd maps it either way (measured on 6.18 with small C probes). Profile
+//   .rmapLargeFolio only (TODO: which stable kernels took it).
 //
 // TODO (profile granularity): KernelProfile is an mlock era. The host's mremap
 // behaviour (6.17 multi-VMA MREMAP_FIXED move)

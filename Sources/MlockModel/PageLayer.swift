@@ -321,11 +321,8 @@ extension KernelModel {
         // but a read fault first maps what is cached around it: do_read_fault() calls
         // do_fault_around() before __do_fault() -> ->fault(), and filemap_map_pages()
         // clamps its window to the file's last page, not to the faulting one.
-        // Measured on 6.18 (not found in the source yet): only where the block already
-        // has a page table; with pmd_none nothing is mapped (ModelNotes, FAULT-AROUND
-        // BEYOND EOF).
         if ptes[addr] == nil && index >= obj.pages {
-            if !write && pteTables.contains(block(addr)) { faultAround(addr, vmaIndex: i, populate: populate) }
+            if !write { faultAround(addr, vmaIndex: i, populate: populate) }
             return .sigbus
         }
         // A large shmem/page-cache folio found or allocated here, mapped whole.
@@ -402,6 +399,21 @@ extension KernelModel {
         let toPTE = min(fromPTE + faultAroundPages, ptrsPerPTE, pteOff + v.pages - vmaOff) - 1
         guard fromPTE <= toPTE else { return }
         let tableBase = addr - pteOff * pageSize
+        // 6.18 ("mm/memory: do not populate page table entries beyond i_size"):
+        // filemap_map_pages() installs the preallocated page table only through
+        // filemap_map_pmd(), which it now calls only when the first folio it finds may be
+        // mapped large: on shmem always, elsewhere when that folio ends before the file's
+        // last page (file_end >= folio_next_index). So with no page table in the block,
+        // a window whose first cached folio is a regular file's last page maps nothing.
+        if profile == .rmapLargeFolio, !pteTables.contains(block(addr)),
+           obj.kind == .file || obj.kind == .ramfs {
+            for p in fromPTE...toPTE {
+                let index = v.index(of: tableBase + p * pageSize)
+                guard index < obj.pages, let id = obj.cache[index], folios[id]?.reclaimMark != true else { continue }
+                if index + 1 >= obj.pages { return }
+                break
+            }
+        }
         for p in fromPTE...toPTE {
             let a = tableBase + p * pageSize
             guard ptes[a] == nil else { continue }

@@ -13,8 +13,9 @@ extension Lockstep {
                 regular-file mappings; every op is settled and every observable compared. The seed \
                 is printed; the same seed replays the same sequences. A divergence is confirmed, \
                 shrunk (same op kind and observable), and saved as <out>/<name>.json (./run.sh \
-                replay FILE) and <name>.c (cc, exits 1 on the divergence). The run lock is taken \
-                per batch of sequences, so other runs are not kept waiting. Exit 0 no divergence, \
+                replay FILE) and <name>.c (cc, exits 1 on the divergence). The run lock is given \
+                up between live runs every few seconds (each run settles and takes its baseline \
+                afresh), so other runs are not kept waiting. Exit 0 no divergence, \
                 1 a divergence (or an error), 2 usage.
                 """)
 
@@ -82,7 +83,8 @@ extension Lockstep {
     }
 }
 
-/// A fuzz run from the command line: the run lock cycled per batch, progress, saved cases.
+/// A fuzz run from the command line: the run lock cycled between live runs (at most
+/// `lockHold` seconds held), progress, saved cases.
 enum FuzzRun {
     /// Hold the run lock at most this long, then give it up briefly (other helpers' runs
     /// poll it every 100 ms).
@@ -110,15 +112,19 @@ enum FuzzRun {
         var lastProgress = clock.now
         let start = clock.now
         var saved: [String] = []
-        let summary = fuzzer.campaign(plan, between: {
+        // Between live runs (sequences, confirmations, shrink steps), never inside one:
+        // each run's session settles and takes its baseline after the lock is back.
+        fuzzer.beforeRun = {
             if (clock.now - held).seconds >= lockHold {
                 lock?.release()
                 lock = nil
                 usleep(lockPause)
-                lock = try? Suite.takeLock(options)
+                // Never run unlocked: wait again if another run holds it past --lock-wait.
+                while lock == nil { lock = try? Suite.takeLock(options) }
                 held = clock.now
             }
-        }, progress: { s in
+        }
+        let summary = fuzzer.campaign(plan, progress: { s in
             if (clock.now - lastProgress).seconds >= 5 {
                 lastProgress = clock.now
                 Out.line("fuzz: \(ReportText.fixed((clock.now - start).seconds, 0)) s: \(s.sequences) sequences, \(s.steps) ops verified (\(ReportText.fixed(s.opsPerSecond, 0)) ops/s), \(s.findings.count) divergences, \(s.noise) noise retries")

@@ -90,10 +90,11 @@ import MlockModel
     #expect(p.pages(A + 64 * P, 2) == [absent, plain])   // page 0 left the cache, page 1 did not
 }
 
-/// Measured on 6.18: a read fault beyond i_size maps the cached pages around it only
-/// where the block already has a page table.
-@Test func aReadBeyondEOFMapsCachedNeighboursOnlyUnderAnExistingPageTable() {
-    var p = Proc()
+/// 6.18 filemap_map_pages(): with no page table in the block, a window whose first
+/// cached folio is a regular file's last page maps nothing (filemap_map_pmd, which
+/// installs the table, is skipped); shmem maps it.
+@Test func aReadBeyondEOFMapsTheLastFilePageOnlyUnderAnExistingPageTable() {
+    var p = Proc(profile: .rmapLargeFolio)
     p.run(.createObject(slot: 0, kind: .file, pages: 1, filled: true))
     p.run(mapObject(A, 2, slot: 0, shared: true))
     #expect(p.run(read(A + P, 1)) == .fail(Err.EFAULT))
@@ -102,4 +103,20 @@ import MlockModel
     p.run(madvise(A, 1, UAPI.MADV_DONTNEED))
     #expect(p.run(read(A + P, 1)) == .fail(Err.EFAULT))
     #expect(p.pages(A, 2) == [plain, absent])
+}
+
+@Test func aReadBeyondEOFOfShmemMapsItsLastPageWithoutAPageTable() {
+    var p = Proc(profile: .rmapLargeFolio)
+    p.run(.createObject(slot: 0, kind: .memfd, pages: 1, filled: true))
+    p.run(mapObject(A, 2, slot: 0, shared: true))
+    #expect(p.run(read(A + P, 1)) == .fail(Err.EFAULT))
+    #expect(p.pages(A, 2) == [plain, absent])
+}
+
+@Test func theFirstPageOfATwoPageFileIsNotItsLastSoFaultAroundMapsBoth() {
+    var p = Proc(profile: .rmapLargeFolio)
+    p.run(.createObject(slot: 0, kind: .file, pages: 2, filled: true))
+    p.run(mapObject(A, 3, slot: 0, shared: true))
+    #expect(p.run(read(A + 2 * P, 1)) == .fail(Err.EFAULT))
+    #expect(p.pages(A, 3) == [plain, plain, absent])
 }

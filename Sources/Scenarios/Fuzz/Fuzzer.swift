@@ -42,6 +42,10 @@ public final class Fuzzer {
     public private(set) var checksMade = 0
     /// The agent's limits and capabilities as the last session found them.
     var agentStart: ProcessStart?
+    /// Runs before every live run of a sequence (generated, confirming or shrinking):
+    /// the CLI gives the run lock up there now and then. Each run starts a fresh session,
+    /// which settles and takes its counter baseline after this returns.
+    public var beforeRun: () -> Void = {}
 
     public init(runner: LiveRunner, generator: FuzzGenerator = FuzzGenerator()) {
         self.runner = runner
@@ -95,6 +99,7 @@ public final class Fuzzer {
     /// Runs `ops` in a fresh agent until the first divergence (nil: none). `upTo` stops
     /// after that many ops.
     public func check(_ ops: [Op], progress: ((Int) -> Void)? = nil) throws -> FuzzDivergence? {
+        beforeRun()
         let session = try LockstepSession(runner: runner, scenario: Self.frame, keepChecks: false)
         agentStart = session.start
         defer {
