@@ -410,7 +410,7 @@ extension KernelModel {
             for p in fromPTE...toPTE {
                 let index = v.index(of: tableBase + p * pageSize)
                 guard index < obj.pages, let id = obj.cache[index], folios[id]?.reclaimMark != true else { continue }
-                if index + 1 >= obj.pages { return }
+                if let f = folios[id], f.index + UInt64(f.nr) >= obj.pages { return }   // !can_map_large
                 break
             }
         }

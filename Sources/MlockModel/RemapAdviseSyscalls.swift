@@ -423,7 +423,7 @@ extension KernelModel {
             guard let oid = objectID(f.file), let kind = objects[oid]?.kind else { continue }
             if f.dirty {
                 if kind == .file { folios[id]?.reclaimMark = true }
-            } else if folios[id]?.unmapped == true {
+            } else if folios[id]?.unmapped == true && !f.large {   // TODO: clean large page-cache folios
                 objects[oid]?.cache[f.index] = nil
                 folios[id]?.file = nil
                 freeFolio(id)
