@@ -76,22 +76,34 @@ static void settle(struct bench_state *s) {
 }
 
 // What the fuzzer reads after a step: the agent's smaps (arena VMAs: bounds, perms, Rss,
-// Locked, VmFlags lo) and status (VmLck), pagemap + kpageflags of every arena page,
-// meminfo (Mlocked, Unevictable) and vmstat (unevictable_pgs_*).
+// Locked, VmFlags lo) and status (VmLck), pagemap + kpageflags of every arena page and
+// of every page of its locked VMAs outside the arena (mlockall locks them; the fuzzer
+// turns what their pages did into counter deltas), meminfo (Mlocked, Unevictable) and
+// vmstat (unevictable_pgs_*).
 static int observe(struct bench_state *s, int smaps, int status, int pagemap, int meminfo, int vmstat) {
     if (read_all(smaps, s->buf, s->cap) < 0) return -1;
-    unsigned long long starts[64], ends[64];
+    unsigned long long starts[128], ends[128];
     int n = 0;
+    int foreign = 0;   // the current VMA is outside the arena
+    unsigned long long cur_a = 0, cur_b = 0;
     for (char *line = s->buf; line && *line; ) {
         char *next = strchr(line, '\n');
         if (next) *next++ = 0;
         unsigned long long a, b;
         if (line[0] != ' ' && strchr(line, '-') && sscanf(line, "%llx-%llx", &a, &b) == 2) {
-            if (a >= ARENA_LO && a < ARENA_HI && n < 64) { starts[n] = a; ends[n] = b; n++; }
+            foreign = !(a >= ARENA_LO && a < ARENA_HI);
+            cur_a = a; cur_b = b;
+            if (!foreign && n < 128) { starts[n] = a; ends[n] = b; n++; }
         } else if (strncmp(line, "Rss:", 4) == 0 || strncmp(line, "Locked:", 7) == 0) {
             s->sink += atoll(strchr(line, ':') + 1);
         } else if (strncmp(line, "VmFlags:", 8) == 0) {
-            s->sink += strstr(line, " lo") != NULL;
+            int lo = strstr(line, " lo") != NULL;
+            s->sink += lo;
+            // A locked VMA outside the arena that is not VM_IO/PFNMAP/DONTEXPAND/MIXEDMAP.
+            if (foreign && lo && !strstr(line, " io") && !strstr(line, " pf") && !strstr(line, " de") &&
+                !strstr(line, " mm") && n < 128) {
+                starts[n] = cur_a; ends[n] = cur_b; n++;
+            }
         }
         line = next;
     }

@@ -138,26 +138,35 @@ func scanKeyValueNumbers(_ bytes: UnsafeBufferPointer<UInt8>, keys: KeyList, _ f
     }
 }
 
-/// A few keys, each found by length, first byte, then the rest.
-struct KeyList {
-    private let bytes: [UInt8]
-    private let starts: [Int]
+/// A few keys, each found by length, first byte, then the rest. Made once (static
+/// tables): its bytes live as long as the program, so using it retains nothing.
+struct KeyList: @unchecked Sendable {   // immutable after init
+    private let bytes: UnsafePointer<UInt8>
+    private let starts: UnsafePointer<Int>
     /// Bit c of the first bytes of the keys (ASCII), to pass over the other lines at once.
     private let firstBytes: (UInt64, UInt64)
+    /// Bit n: some key is n bytes long (keys shorter than 64 bytes).
+    private let lengths: UInt64
     let count: Int
 
     init(_ keys: [String]) {
         var b: [UInt8] = []
         var s: [Int] = [0]
         var f: (UInt64, UInt64) = (0, 0)
+        var l: UInt64 = 0
         for k in keys {
             let c = k.utf8.first!
-            precondition(c < 0x80, "ASCII keys only")
+            precondition(c < 0x80 && k.utf8.count < 64, "short ASCII keys only")
             if c < 64 { f.0 |= 1 << UInt64(c) } else { f.1 |= 1 << UInt64(c - 64) }
+            l |= 1 << UInt64(k.utf8.count)
             b += k.utf8
             s.append(b.count)
         }
-        bytes = b; starts = s; count = keys.count; firstBytes = f
+        let bp = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, b.count))
+        bp.initialize(from: b, count: b.count)
+        let sp = UnsafeMutablePointer<Int>.allocate(capacity: s.count)
+        sp.initialize(from: s, count: s.count)
+        bytes = UnsafePointer(bp); starts = UnsafePointer(sp); count = keys.count; firstBytes = f; lengths = l
     }
 
     @inline(__always)
@@ -167,14 +176,12 @@ struct KeyList {
 
     @inline(__always)
     func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let first = key.first, let kp = key.baseAddress else { return nil }
-        return bytes.withUnsafeBufferPointer { b in
-            starts.withUnsafeBufferPointer { s in
-                for i in 0..<count where s[i + 1] - s[i] == key.count && b[s[i]] == first {
-                    if memcmp(b.baseAddress! + s[i], kp, key.count) == 0 { return i }
-                }
-                return nil
-            }
+        let n = key.count
+        guard n < 64, lengths >> UInt64(n) & 1 == 1, let kp = key.baseAddress else { return nil }
+        let first = kp[0]
+        for i in 0..<count where starts[i + 1] - starts[i] == n && bytes[starts[i]] == first {
+            if memcmp(bytes + starts[i], kp, n) == 0 { return i }
         }
+        return nil
     }
 }

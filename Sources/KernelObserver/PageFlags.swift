@@ -300,6 +300,21 @@ public final class PageFlagsReader {
         var span: UInt64 { stride == 0 ? 1 : UInt64(count) }
     }
 
+    /// Runs in PFN order, as a stable sort by `low` leaves them. Runs come in address
+    /// order and often already sorted; else, when PFNs and indices fit, the sort is of
+    /// plain numbers (PFN << 24 | index: equal PFNs keep their order), cheaper than
+    /// sorting the structs.
+    static func sortByPFN(_ runs: inout [Run]) {
+        if runs.indices.dropFirst().allSatisfy({ runs[$0 - 1].low <= runs[$0].low }) { return }
+        guard runs.count < 1 << 24, runs.allSatisfy({ $0.low < 1 << 40 }) else {
+            runs.sort { $0.low < $1.low }
+            return
+        }
+        var keys = runs.indices.map { runs[$0].low << 24 | UInt64($0) }
+        keys.sort()
+        runs = keys.map { runs[Int($0 & 0xFF_FFFF)] }
+    }
+
     /// The batching core, pure but for `readKpageflags(firstPFN, buffer)`, which fills
     /// `buffer` with the 8-byte kpageflags entries from `firstPFN` and returns the bytes
     /// read. Returns the kpageflags of each present page's PFN (0 for absent pages).
@@ -339,7 +354,7 @@ public final class PageFlagsReader {
         if runs.isEmpty { return flags }
 
         // 2. Sort by PFN; merge runs closer than mergeGap into reads; give each run its slot.
-        if !runs.indices.dropFirst().allSatisfy({ runs[$0 - 1].low <= runs[$0].low }) { runs.sort { $0.low < $1.low } }
+        Self.sortByPFN(&runs)
         var reads: [(lo: UInt64, hi: UInt64, slot: Int)] = []
         var total = 0
         runs.withUnsafeMutableBufferPointer { rs in

@@ -79,22 +79,23 @@ public struct StatusSummary: Hashable, Sendable {
         var named = false
         var sawVmLck = false
         forEachLine(bytes) { line in
+            guard let first = line.first, Self.keys.mayStart(with: first) else { return }
             var s = Scanner(line)
             let key = s.token(until: 0x3A)
             guard !key.isEmpty, s.expect(0x3A) else { return }
             s.skipSpaces()
             let value = trimmedTrailing(s.rest)
-            switch key.count {
-            case 4 where key.elementsEqual("Name".utf8):
+            switch Self.keys.index(of: key) {
+            case 0?:   // Name
                 named = true
-            case 5 where key.elementsEqual("VmLck".utf8):
+            case 1?:   // VmLck
                 sawVmLck = true
                 // "<n> kB", as ProcessStatus.kB takes it.
                 if value.count > 3, value[value.count - 2] == UInt8(ascii: "k"), value[value.count - 1] == UInt8(ascii: "B") {
                     var v = Scanner(value)
                     if let n = v.decimal() { out.vmLckKB = n }
                 }
-            case 3 where key.elementsEqual("Uid".utf8):
+            case 2?:   // Uid
                 // The first token that is a UInt32.
                 var v = Scanner(value)
                 while !v.atEnd {
@@ -103,7 +104,7 @@ public struct StatusSummary: Hashable, Sendable {
                     if t.isEmpty { break }
                     if let n = decimalUInt32(t) { out.uid = n; break }
                 }
-            case 6 where key.elementsEqual("CapEff".utf8):
+            case 3?:   // CapEff
                 out.capEff = hexUInt64(value) ?? 0
             default:
                 break
@@ -114,6 +115,8 @@ public struct StatusSummary: Hashable, Sendable {
     }
 
     public static func parse(_ text: String) throws -> StatusSummary { try withBytes(text) { try parse($0) } }
+
+    static let keys = KeyList(["Name", "VmLck", "Uid", "CapEff"])
 
     /// The whole token as a UInt32 in decimal (as UInt32(String) takes it: an optional
     /// '+', digits only, no overflow).

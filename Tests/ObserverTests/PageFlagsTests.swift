@@ -1,6 +1,6 @@
 import Testing
 import KernelInterface
-import KernelObserver
+@testable import KernelObserver
 
 /// A fake /proc/kpageflags: flags by PFN, counting preads.
 final class FakeKpageflags {
@@ -75,6 +75,20 @@ struct PageFlagsTests {
             #expect(flags[i] == expected, "page \(i) of \(name)")
         }
         #expect(stats.kpageflagsReads == fake.reads)
+    }
+
+    /// Runs in PFN order as a stable sort by PFN leaves them, on both paths (numbers
+    /// packed with the index, and the struct sort for PFNs past 2^40).
+    @Test func runsSortByPFNStably() {
+        var rng = SystemRandomNumberGenerator()
+        for high in [false, true] {
+            var runs = (0..<500).map { i in
+                PageFlagsReader.Run(va: i, count: 1, pfn: UInt64.random(in: 0..<64, using: &rng) + (high ? 1 << 41 : 0), stride: 1)
+            }
+            let expected = runs.sorted { $0.low < $1.low }.map(\.va)   // stable
+            PageFlagsReader.sortByPFN(&runs)
+            #expect(runs.map(\.va) == expected)
+        }
     }
 
     @Test func batchingCoalescesRuns() throws {
