@@ -174,6 +174,7 @@ public struct KernelModel: Sendable {
         for s in setup.settings {
             switch s {
             case let .compactUnevictableAllowed(on): compactUnevictableAllowed = on
+            case .thp: break   // in setup.thp
             }
         }
         self.thp = setup.thp

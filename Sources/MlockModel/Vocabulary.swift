@@ -278,10 +278,15 @@ public enum Setting: Hashable, Sendable, CustomStringConvertible {
     /// /proc/sys/vm/compact_unevictable_allowed: whether compaction may isolate (and so
     /// move) pages on the unevictable LRU, mlocked pages among them.
     case compactUnevictableAllowed(Bool)
+    /// A file under /sys/kernel/mm/transparent_hugepage ("hugepages-64kB/enabled",
+    /// "shmem_enabled") and the value written. The model learns the THP settings in
+    /// force from THPSettings, which the runner reads after writing them.
+    case thp(file: String, value: String)
 
     public var description: String {
         switch self {
         case let .compactUnevictableAllowed(on): return "compact_unevictable_allowed=\(on ? 1 : 0)"
+        case let .thp(file, value): return "transparent_hugepage/\(file)=\(value)"
         }
     }
 }

@@ -168,13 +168,12 @@ public final class LiveRunner: @unchecked Sendable {
         forcedTHPNever = Sys.environment("LOCKSTEP_THP") == "never"
     }
 
-    /// Writes the scenario's THP settings (and the forced `never`) through the journal;
-    /// returns the paths written, for `restoreTHP`.
+    /// Writes the forced `never` (LOCKSTEP_THP=never) through the journal, after the
+    /// scenario's own settings; returns the paths written, for `restoreTHP`.
     func applyTHP(_ s: Scenario) throws -> [String] {
-        guard s.requirements.contains(.thp) else { return [] }
+        guard s.requirements.contains(.thp), forcedTHPNever else { return [] }
         var written: [String] = []
-        var values: [(String, String)] = s.thpSettings.map { ($0.file, $0.value) }
-        if forcedTHPNever { values += (THPSysfs.enabledFiles() + THPSysfs.shmemFiles()).map { ($0, "never") } }
+        let values = (THPSysfs.enabledFiles() + THPSysfs.shmemFiles()).map { ($0, "never") }
         for (file, value) in values {
             let path = THPSysfs.base + "/" + file
             try SettingsJournal.shared.set(path, to: value)
@@ -308,8 +307,8 @@ public final class LiveRunner: @unchecked Sendable {
         if s.requirements.contains(.thp) {
             if !THPSysfs.available { return "the kernel has no transparent huge pages (no \(THPSysfs.base))" }
             if !environment.root { return "needs root (writes THP settings)" }
-            for t in s.thpSettings where (try? readWholeFile(THPSysfs.base + "/" + t.file)) == nil {
-                return "the kernel has no \(THPSysfs.base)/\(t.file)"
+            for file in s.thpFiles where (try? readWholeFile(THPSysfs.base + "/" + file)) == nil {
+                return "the kernel has no \(THPSysfs.base)/\(file)"
             }
         }
         if s.requirements.contains(.reclaim) {

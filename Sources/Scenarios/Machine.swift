@@ -6,12 +6,14 @@ extension Setting {
     public var path: String {
         switch self {
         case .compactUnevictableAllowed: return "/proc/sys/vm/compact_unevictable_allowed"
+        case let .thp(file, _): return THPSysfs.base + "/" + file
         }
     }
 
     public var value: String {
         switch self {
         case let .compactUnevictableAllowed(on): return on ? "1" : "0"
+        case let .thp(_, value): return value
         }
     }
 }

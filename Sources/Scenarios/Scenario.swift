@@ -22,14 +22,6 @@ public enum Requirement: String, Hashable, Sendable, Codable {
     case reclaim
 }
 
-/// A THP sysfs setting a scenario needs while it runs, relative to
-/// /sys/kernel/mm/transparent_hugepage ("hugepages-64kB/enabled" = "always"). The runner
-/// writes it through the SettingsJournal before the scenario and restores it after.
-public struct THPSetting: Hashable, Sendable {
-    public var file: String
-    public var value: String
-    public init(_ file: String, _ value: String) { self.file = file; self.value = value }
-}
 
 /// What a step must have made in the kernel for the scenario to mean anything: large
 /// folios of `order` over [addr, addr + pages). When the kernel made none (THP disabled,
@@ -83,8 +75,10 @@ public struct Scenario: Sendable {
     /// the settings journal) before the first op and restores them after the last, and
     /// the model is told them. Empty: the machine's settings, untouched.
     public var settings: [Setting]
-    /// THP settings written for the scenario (and restored after it).
-    public var thpSettings: [THPSetting] = []
+    /// The THP files among `settings` (relative to /sys/kernel/mm/transparent_hugepage).
+    public var thpFiles: [String] {
+        settings.compactMap { if case let .thp(file, _) = $0 { return file }; return nil }
+    }
 
     public init(id: String, summary: String, covers: [String] = [], requirements: Set<Requirement> = [],
                 settings: [Setting] = [], steps: [Step]) {
@@ -127,10 +121,10 @@ public struct KnownDivergence: Sendable {
 }
 
 public extension Scenario {
-    /// The same scenario, with THP settings written while it runs.
-    func with(_ settings: THPSetting...) -> Scenario {
+    /// The same scenario, with more settings written while it runs.
+    func with(_ settings: Setting...) -> Scenario {
         var s = self
-        s.thpSettings += settings
+        s.settings += settings
         return s
     }
 

@@ -141,7 +141,7 @@ enum THP {
 
     static let mthp: [Scenario] = mthpOrders.flatMap { order -> [Scenario] in
         let nr = UInt64(1) << UInt64(order)
-        let setting = THPSetting("hugepages-\(4 << order)kB/enabled", "always")
+        let setting = Setting.thp(file: "hugepages-\(4 << order)kB/enabled", value: "always")
         let name = sizeName(order)
         return [
             Scenario("thp.mthp.\(name).inside-and-straddling",

@@ -10,7 +10,7 @@ import MlockModel
 enum THPFile {
     static let scenarios: [Scenario] = shmem + pageCache
 
-    static func shmemSetting(_ v: String) -> THPSetting { THPSetting("shmem_enabled", v) }
+    static func shmemSetting(_ v: String) -> Setting { .thp(file: "shmem_enabled", value: v) }
 
     /// A memfd of `pages` mapped shared over a 2 MiB-aligned region, MADV_HUGEPAGE'd
     /// unless `advise` is false.
