@@ -106,6 +106,10 @@ extension KernelModel {
         // TODO(profile): before d239462787b0 ("mm: prevent droppable mappings from being
         // locked", 2026, in 6.18.y stable) __mmap_complete missed VM_DROPPABLE: under
         // MCL_FUTURE a droppable mapping kept VM_LOCKED, counted in locked_vm for good.
+        // Narrowed for 6.12.y: stable 6.12.86 has it (Debian changelog 6.12.86-1; the
+        // 6.12.113 source's vma_supports_mlock() tests VM_DROPPABLE), so every Debian 6.12
+        // the VM runs (6.12.100+) follows this rule; 6.11-6.12.85 and unpatched 6.13-6.17
+        // do not (MAP_DROPPABLE is 6.11+, so 6.1 never reaches here).
         if vmFlags.contains(.locked) {
             if vmFlags.contains(.droppable) || vmFlags.contains(.hugetlb) {
                 vmas[j].flags.subtract(.lockedMask)

@@ -471,7 +471,9 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     /// then refuses only a fork child, vma_had_uncowed_parents). Before, the neighbour's
     /// anon_vma_chain had to be singular, and a neighbour without an anon_vma has an empty
     /// one (6.1 mm/mmap.c, 6.12 mm/vma.c), so such a merge was refused.
-    /// TODO(profile): 6.16 and 6.17 have it but fall in `.largeFolio` (6.7-6.17).
+    /// TODO(profile): 6.16 and 6.17 have it but fall in `.largeFolio` (6.7-6.17). 6.12.y
+    /// has not backported it up to 6.12.117 (not in Debian's changelog), so `.largeFolio`
+    /// is right for every 6.12.
     public var mergesFaultedRangeIntoUnfaultedNeighbour: Bool { self == .rmapLargeFolio }
     /// free_pages_and_swap_cache() (the mmu_gather's page freeing at TLB flush) no longer
     /// calls lru_add_drain() (Rik van Riel, "mm: remove unnecessary calls to lru_add_drain",
@@ -480,7 +482,8 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     /// SHM_LOCKed segment or a ramfs file while their mapping is still unevictable, and
     /// shm_destroy / truncation then frees them from the unevictable list, no rescue
     /// (seen in the VM: unevictable_pgs_rescued +0 on shmdt and ftruncate).
-    /// TODO(profile): 6.14-6.17 have it but fall in `.largeFolio`.
+    /// TODO(profile): 6.14-6.17 have it but fall in `.largeFolio`. Not backported to
+    /// 6.12.y up to 6.12.117 nor to 6.1.y up to 6.1.192 (Debian changelogs).
     public var munlockBatchOutlivesTLBFlush: Bool { self == .rmapLargeFolio }
     /// FOLIO_BATCH_SIZE: the per-CPU lru_add and mlock batches hold 31 folios since
     /// 9cecde80aae0 ("mm: increase folio batch size", 6.9), 15 before (measured through
