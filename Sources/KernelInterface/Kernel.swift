@@ -233,6 +233,7 @@ extension Sys {
     }
 
     public static func sleepSeconds(_ s: UInt32) { _ = sleep(s) }
+    public static func sleepMilliseconds(_ ms: UInt32) { _ = usleep(ms * 1000) }
 }
 
 /// SysV IPC constants the runner passes to the agent (x86_64 values).

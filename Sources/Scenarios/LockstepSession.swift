@@ -131,6 +131,13 @@ final class LockstepSession {
             let ms = Int((clock.now - start).seconds * 1000)
             let bound = "bound: \(LiveRunner.reclaimRounds) rounds, \(LiveRunner.reclaimMilliseconds) ms"
             if map == nil || skipped != nil || round >= LiveRunner.reclaimRounds || ms >= LiveRunner.reclaimMilliseconds {
+                if map == nil, skipped == nil, scenario.checksMemcgStat, let memcg {
+                    try checkMemcgStat(memcg, step: savedIndex, label: step.op.description)
+                    if !comparison.divergences.isEmpty {
+                        comparison.markEventual(step: savedIndex)
+                        return ["memcg memory.stat: see the divergence"]
+                    }
+                }
                 comparison.markEventual(step: savedIndex)
                 eventual.append(map == nil
                     ? "step \(savedIndex) eventual: reached after \(round) round(s) of reclaim and unchanged by one more\(confirmed ? "" : "?"), \(ms) ms (\(bound))"
@@ -178,6 +185,35 @@ final class LockstepSession {
     /// Runs the step on the model and in the agent and compares every observable.
     /// Returns nil when they agree, else the page map of the arena (predicted above
     /// observed); `comparison.divergences` then says where.
+    /// The scenario memcg's memory.stat `unevictable` (bytes; v1: this cgroup only)
+    /// against the model's unevictable pages: every page the scenario made is charged
+    /// there (the agent was moved in before its first op) and the agent's own pages are
+    /// never unevictable in these scenarios. The reading is eventual: memory.stat
+    /// flushes the per-CPU memcg statistics only once more than MEMCG_CHARGE_BATCH (64)
+    /// x CPUs updates are pending, and otherwise the periodic flush does it every 2 s
+    /// (FLUSH_TIME, mm/memcontrol.c); so it is polled every 50 ms for at most
+    /// `memcgStatMilliseconds` (2 s + one period of slack), and a mismatch then is a
+    /// divergence showing the last reading.
+    static let memcgStatMilliseconds = 2500
+
+    private func checkMemcgStat(_ memcg: ScenarioMemcg, step: Int, label: String) throws {
+        let expected = UInt64(max(0, model.predictedCounters.unevictable)) * pageSize
+        let clock = ContinuousClock()
+        let start = clock.now
+        var observed: UInt64?
+        while true {
+            observed = MemoryCgroup.unevictableBytes(try memcg.cgroup.readStat())
+            let ms = Int((clock.now - start).seconds * 1000)
+            if observed == expected || ms >= Self.memcgStatMilliseconds {
+                comparison.record(step, label, "memcg.unevictable", expected: "\(expected / 1024) kB",
+                                  observed: observed.map { "\($0 / 1024) kB" } ?? "absent")
+                eventual.append("step \(step) memcg v\(memcg.cgroup.version) memory.stat unevictable: \(observed == expected ? "matched" : "NOT matched") after \(ms) ms (bound \(Self.memcgStatMilliseconds) ms: the 2 s periodic stats flush)")
+                return
+            }
+            Sys.sleepMilliseconds(50)
+        }
+    }
+
     private func stepOnce(_ step: Step) throws -> [String]? {
         let i = index
         index += 1

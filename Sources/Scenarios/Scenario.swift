@@ -79,6 +79,9 @@ public struct Scenario: Sendable {
     public var thpFiles: [String] {
         settings.compactMap { if case let .thp(file, _) = $0 { return file }; return nil }
     }
+    /// Compare the scenario memcg's memory.stat `unevictable` after each reclaim step
+    /// (with a bounded wait: see LockstepSession.checkMemcgStat).
+    public var checksMemcgStat = false
 
     public init(id: String, summary: String, covers: [String] = [], requirements: Set<Requirement> = [],
                 settings: [Setting] = [], steps: [Step]) {
@@ -121,6 +124,13 @@ public struct KnownDivergence: Sendable {
 }
 
 public extension Scenario {
+    /// The same scenario, comparing its memcg's memory.stat after reclaim steps.
+    func checkingMemcgStat() -> Scenario {
+        var s = self
+        s.checksMemcgStat = true
+        return s
+    }
+
     /// The same scenario, with more settings written while it runs.
     func with(_ settings: Setting...) -> Scenario {
         var s = self

@@ -58,7 +58,7 @@ enum Lazy {
             b.shmctl(0, .remove)
         },
         lazy("shm-lock-and-mlock",
-             "a SHM_LOCK'd segment cached before the lock, one attach mlocked: the mlocked half is mlocked and unevictable at once; reclaim culls the other half; SHM_UNLOCK rescues only that half, the detach munlocks and rescues the rest",
+             "a SHM_LOCK'd segment cached before the lock, one attach mlocked: the mlocked half is mlocked and unevictable at once; reclaim culls the other half; SHM_UNLOCK rescues only that half, the detach munlocks and rescues the rest; the memcg's memory.stat unevictable follows (eventually: the 2 s stats flush)",
              covers: ["digest/P-46"]) { b in
             let m = b.region(pages: 8)
             b.shmget(0, pages: 8)
@@ -70,7 +70,7 @@ enum Lazy {
             b.shmctl(0, .unlock, "rescues the 4 not mlocked")
             b.shmdt(m, "unmapping the locked VMA munlocks: PG_mlocked cleared, evictable again, rescued")
             b.shmctl(0, .remove)
-        },
+        }.checkingMemcgStat(),
         lazy("anon-locked-half-stays",
              "reclaim with swap takes the unlocked half of a private anonymous range (swapped out: not present, Rss drops) and leaves the mlocked half present and mlocked; the swapped pages come back on touch") { b in
             let m = b.region(pages: 8)

@@ -55,6 +55,8 @@ public struct TableReport: Sendable {
         let noun = n == 1 ? "check" : "checks"
         parts.append(failed > 0 ? "\(failed) of \(n) \(noun) failed" : "\(n) \(noun)")
         if notMade > 0 { parts.append("\(notMade) not made") }
+        let eventual = r.checks.filter { $0.observable.hasSuffix("@eventual") }.count
+        if eventual > 0 { parts.append("\(eventual) eventual") }
         parts.append(ReportText.duration(r.seconds))
         if r.retries > 0 { parts.append("\(r.retries) \(r.retries == 1 ? "retry" : "retries")") }
         return parts.joined(separator: ", ")
