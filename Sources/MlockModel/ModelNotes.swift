@@ -124,6 +124,13 @@
 //   and maps it once page 0 was faulted (and zapped) or another VMA has a page in the
 //   block; memfd maps it either way (measured on 6.18 with small C probes). Profile
 //   .rmapLargeFolio only (TODO: which stable kernels took it).
+// - Read-around in a VM_EXEC VMA (do_sync_mmap_readahead, 6.16+): from the faulting
+//   index to the VMA's end, at most ra_pages, no PG_readahead mark ("executable memory
+//   rarely benefits from readahead"); measured on 6.18 (an r-x VMA over pages 10-17 of a
+//   24-page file: a fault at 17 caches 17 only, at 12 caches 12-17). .rmapLargeFolio only.
+// - Not modelled: the PG_readahead mark the ordinary read-around leaves at
+//   nr_to_read - ra_pages/4 (page_cache_ra_unbounded), which fault-around skips: with
+//   the host's read_ahead_kb 8192 it falls past the end of every file the suite maps.
 //
 // TODO (profile granularity): KernelProfile is an mlock era. The host's mremap
 // behaviour (6.17 multi-VMA MREMAP_FIXED move)

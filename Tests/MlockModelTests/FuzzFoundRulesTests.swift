@@ -120,3 +120,18 @@ import MlockModel
     #expect(p.run(read(A + 2 * P, 1)) == .fail(Err.EFAULT))
     #expect(p.pages(A, 3) == [plain, plain, absent])
 }
+
+/// do_sync_mmap_readahead() for a VM_EXEC VMA reads from the faulting index to the VMA's
+/// end only (the fuzzer's case: an r-x piece of a shared file mapping, page 17 alone).
+@Test func readAroundInAnExecutableVMAStartsAtTheFaultAndStopsAtTheVMAEnd() {
+    var p = Proc(profile: .rmapLargeFolio, readAheadKB: 8192)
+    p.run(.createObject(slot: 0, kind: .file, pages: 24, filled: false))
+    p.run(mapObject(A, 30, slot: 0, shared: true))
+    p.run(.mprotect(addr: A + 10 * P, length: 8 * P, prot: [.read, .exec]))
+    #expect(p.run(read(A + 17 * P, 1)) == ret(1))
+    #expect(p.pages(A + 16 * P, 2) == [absent, plain])
+    p.run(read(A + 12 * P, 1))       // caches 12...17: fault-around maps 12...16 too
+    #expect(p.pages(A + 10 * P, 8) == [absent, absent, plain, plain, plain, plain, plain, plain])
+    p.run(read(A + 20 * P, 1))       // rw- VMA: the whole file is read around
+    #expect(p.pages(A + 18 * P, 6) == Array(repeating: plain, count: 6))
+}
