@@ -88,7 +88,13 @@ extension KernelModel {
         let newEnd = v.end &+ delta
         if v.end - r.addr == r.oldLen && newEnd > v.end && newEnd <= taskSize && !intersects(v.end, newEnd) {
             vmas[i].end = newEnd
-            if i + 1 < vmas.count, canMerge(vmas[i], vmas[i + 1], neighbourIsB: true) {
+            // vma_merge_extend() merges the new range [end, end + delta) with middle NULL
+            // and the VMA's anon_vma: is_mergeable_anon_vma() then has no source VMA whose
+            // uncowed parents could refuse, only the next VMA's own (a fork child's VMA
+            // grows into an unfaulted neighbour and merges with it). Found by the fuzzer.
+            var range = vmas[i]
+            range.uncowedParents = false
+            if i + 1 < vmas.count, canMerge(range, vmas[i + 1], neighbourIsB: true) {
                 vmas[i].end = vmas[i + 1].end
                 vmas[i].anonVma = vmas[i].anonVma ?? vmas[i + 1].anonVma
                 vmas.remove(at: i + 1)

@@ -135,3 +135,15 @@ import MlockModel
     p.run(read(A + 20 * P, 1))       // rw- VMA: the whole file is read around
     #expect(p.pages(A + 18 * P, 6) == Array(repeating: plain, count: 6))
 }
+
+/// vma_merge_extend() (mremap growing in place) merges a fork child's faulted VMA with an
+/// unfaulted next VMA: the grown range has no source VMA, so no uncowed parents refuse.
+@Test func aForkChildsVMAGrownInPlaceByMremapMergesWithItsUnfaultedNeighbour() {
+    var p = Proc(profile: .rmapLargeFolio)
+    p.run(mapAnon(A, 5))
+    p.run(mapAnon(A + 7 * P, 1))
+    p.run(write(A, 1))
+    p.run(.fork)
+    #expect(p.run(.mremap(old: A + 4 * P, oldLength: P, newLength: 3 * P, flags: UAPI.MREMAP_MAYMOVE, newAddr: 0)) == ok(A + 4 * P))
+    #expect(p.vmas == [vma(A, A + 8 * P, rss: 4)])
+}
