@@ -116,7 +116,8 @@ vm_base_initramfs() {
     echo "$out"
 }
 
-# Modules for a disk filesystem under /tmp (brd RAM disk + ext4), from a Debian
+# Modules for a disk filesystem under /tmp (brd RAM disk + ext4) and zram (swap for the
+# lazy.* reclaim scenarios), from a Debian
 # package's tree, as a cpio with /modules/order; empty when the kernel has none.
 vm_modules_initramfs() {
     local mods=$1 out=$2 t m f deps order=()
@@ -135,7 +136,7 @@ vm_modules_initramfs() {
         for d in ${deps//,/ }; do vm_add_module "$d"; done
         order+=("$name.ko")
     }
-    for m in crc32c_generic crc16 mbcache jbd2 ext4 brd; do vm_add_module "$m"; done
+    for m in crc32c_generic crc16 mbcache jbd2 ext4 brd zram; do vm_add_module "$m"; done
     printf '%s\n' "${order[@]}" >"$t/modules/order"
     vm_cpio "$t" >"$out"; rm -rf "$t"
 }
@@ -193,7 +194,7 @@ vm_main() {
     bin=$(vm_static_build) || return 1
     base=$(vm_base_initramfs "$bin") || return 1
     if [ -n "$mods" ]; then
-        modcpio=$vm_cache/initramfs/modules-$(basename "$mods").cpio.gz
+        modcpio=$vm_cache/initramfs/modules-ext4-brd-zram-$(basename "$mods").cpio.gz
         [ -f "$modcpio" ] || vm_modules_initramfs "$mods" "$modcpio"
     fi
     work=$(mktemp -d /tmp/lockstep-vm.XXXXXX)

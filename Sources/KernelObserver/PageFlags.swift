@@ -227,24 +227,13 @@ public final class PageFlagsReader {
     /// Pagemap and kpageflags for `pages` pages from `start`. Throws `PageLayerUnavailable`
     /// when kpageflags is not readable or PFNs are hidden (no CAP_SYS_ADMIN).
     public func read(start: UInt64, pages: Int) throws -> PageRange {
-        var stats = PageReadStats()
-        stats.pages = pages
-        let t0 = Kernel.monotonicNanoseconds()
-        let entries = try readPagemap(start: start, pages: pages)
-        let t1 = Kernel.monotonicNanoseconds()
-        stats.pagemapNanoseconds = t1 - t0
-        guard let kfd = kpageflagsFD else { throw PageLayerUnavailable(kpageflagsError ?? "kpageflags") }
-        let flags = try PageFlagsReader.gatherFlags(pagemap: entries, mergeGap: mergeGap, stats: &stats) { pfn, buffer in
-            try kfd.preadFully(into: buffer, at: Int64(pfn * 8))
-        }
-        stats.kpageflagsNanoseconds = Kernel.monotonicNanoseconds() - t1
-        lastStats = stats
-        return PageRange(start: start, pageSize: pageSize, pagemap: entries, kpageflags: flags)
+        guard kpageflagsFD != nil else { throw PageLayerUnavailable(kpageflagsError ?? "kpageflags") }
+        return try read(ranges: [(start: start, pages: pages)])[0]
     }
 
     /// Several ranges at once: one pread of pagemap per range, then the kpageflags of all
     /// of them gathered together (runs sorted and merged across ranges, so pages of two
-    /// ranges in nearby frames share a pread). The same checks as `read(start:pages:)`;
+    /// ranges in nearby frames share a pread). Page-aligned starts; a short pagemap read throws;
     /// no ranges (or no pages): no read at all.
     public func read(ranges: [(start: UInt64, pages: Int)]) throws -> [PageRange] {
         let total = ranges.reduce(0) { $0 + $1.pages }
