@@ -25,6 +25,9 @@
 //   folio, now partially mapped but in the swap cache, is not split by later passes
 //   (the split of partially mapped folios is only tried before add_to_swap) and stays,
 //   not mlocked, on an evictable list. Measured on 6.18: the same after 6 rounds.
+//   Before 6.12 (KernelProfile.reclaimSplitsPTEMappedLargeFolios) shrink_folio_list()
+//   splits an anonymous folio that no PMD maps before add_to_swap: its pages are then
+//   small folios, mlocked by the rmap walk in a VM_LOCKED VMA, swapped out elsewhere.
 // - Everything else the scenario made is evictable: small anonymous and shmem folios
 //   go to swap (their PTEs are cleared: pagemap shows them not present, smaps Rss
 //   drops). Regular-file folios are left as they are: pages written with pwrite are
@@ -40,6 +43,12 @@ extension KernelModel {
         for id in folios.keys.sorted() {
             guard let f = folios[id], !f.hugetlb, !f.mlocked else { continue }
             if f.unevictable { continue }   // on the unevictable list: never scanned
+            if f.large, f.anon, !f.pmdMapped, f.frozenMaps == 0, profile.reclaimSplitsPTEMappedLargeFolios,
+               !mappingUnevictable(f), !mlockMissed(f) {
+                // Split before add_to_swap; the small folios go back on the list scanned.
+                for small in splitToSmallFolios(id) { reclaimSmall(small) }
+                continue
+            }
             if mappingUnevictable(f) {
                 cullToUnevictable(id)
                 continue
@@ -53,6 +62,39 @@ extension KernelModel {
             if f.large { unmapLargeUntilLocked(id) } else { evict(id) }
         }
         return .ok
+    }
+
+    /// One small folio met by reclaim: mlocked by the rmap walk when a VM_LOCKED VMA
+    /// maps it, otherwise swapped out.
+    mutating func reclaimSmall(_ id: Int) {
+        guard let f = folios[id] else { return }
+        if mlockMissed(f) {
+            mlockFolio(id)
+            folios[id]?.mlockCount = 0
+        } else {
+            evict(id)
+        }
+    }
+
+    /// split_folio_to_list() of an anonymous PTE-mapped large folio: each mapped page
+    /// becomes a small folio of its own (same node, not mlocked, evictable); returns
+    /// their IDs in address order.
+    mutating func splitToSmallFolios(_ id: Int) -> [Int] {
+        guard let f = folios[id] else { return [] }
+        folios[id] = nil
+        var made: [Int] = []
+        for a in f.maps.sorted() {
+            guard let i = indexContaining(a) else { continue }
+            let small = newID()
+            var piece = Folio(anon: true, file: nil, index: vmas[i].index(of: a))
+            piece.maps = [a]
+            piece.node = f.node
+            piece.dirty = f.dirty
+            folios[small] = piece
+            ptes[a] = .folio(small)
+            made.append(small)
+        }
+        return made
     }
 
     /// Reclaim puts a folio it cannot evict back on the unevictable list (lru_add with

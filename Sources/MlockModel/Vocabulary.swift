@@ -491,6 +491,14 @@ public enum KernelProfile: String, CaseIterable, Codable, Sendable {
     /// strands 2 = 512 - 34 x 15).
     /// TODO(profile): 6.7 and 6.8 have 15 but fall in `.largeFolio`.
     public var folioBatchSize: Int { self == .pre518 || self == .mlockCount ? 15 : 31 }
+    /// shrink_folio_list() splits an anonymous large folio that no PMD maps before
+    /// add_to_swap ("Split folios without a PMD map right away": `!folio_entire_mapcount`,
+    /// 6.1 mm/vmscan.c); since the partially-mapped folio flag (6.12 mm/vmscan.c: "Split
+    /// partially mapped folios right away", `folio_test_partially_mapped`) a PTE-mapped
+    /// folio mapped whole is swapped out whole. Seen in the VM: 6.1 splits a locked,
+    /// PTE-mapped THP and the rmap walk then mlocks its small pages; 6.12 does not.
+    /// TODO(profile): 6.7-6.11 still split but fall in `.largeFolio`.
+    public var reclaimSplitsPTEMappedLargeFolios: Bool { self == .pre518 || self == .mlockCount }
     /// kpageflags reports a large folio's PG_mlocked / PG_unevictable on every page
     /// (stable_page_flags() reads the folio's flags since its folio rewrite); older
     /// kernels (6.1 measured) show them on the head page only.

@@ -88,3 +88,25 @@ import MlockModel
     p.run(.shmctl(segment: 0, command: .unlock))
     #expect(p.pages(A, 4) == [mlockedPage, mlockedPage, plain, plain])
 }
+
+/// A locked PMD THP with one page munlocked: the PMD split munlocks the folio, now
+/// PTE-mapped across three VMAs. Before 6.12 reclaim splits it first (no PMD maps it)
+/// and the rmap walk mlocks the 511 small pages of the locked VMAs, swapping out the
+/// other; from 6.12 on it stays one folio, never mlocked, and the walk stops at the
+/// first locked VMA (page 100 comes after it: nothing changes).
+@Test(arguments: [KernelProfile.mlockCount, .largeFolio, .rmapLargeFolio])
+func reclaimOfASplitLockedTHPByProfile(_ profile: KernelProfile) {
+    var p = lockedTHP(profile)
+    p.run(munlock(A + 100 * P, 1))
+    let before = p.counters
+    #expect(p.run(.reclaim) == .ok)
+    if profile.reclaimSplitsPTEMappedLargeFolios {
+        #expect(p.page(A + 100 * P) == PageView(present: false))
+        #expect(p.page(A) == PageView(present: true, mlocked: true, unevictable: true))
+        #expect(p.page(A + (T - 1) * P) == PageView(present: true, mlocked: true, unevictable: true))
+        #expect(p.counters.mlocked == before.mlocked + 511 && p.counters.pgMlocked == before.pgMlocked + 511)
+    } else {
+        #expect(p.page(A + 100 * P).present && !p.page(A).mlocked && p.page(A).thp)
+        #expect(p.counters == before)
+    }
+}
