@@ -242,7 +242,7 @@ public final class LiveRunner: @unchecked Sendable {
             } catch {
                 result = ScenarioResult(id: scenario.id, verdict: .error, reason: "\(error)")
             }
-            // Pages migrated by someone else (kcompactd, another process) while this
+            // Pages migrated or collapsed by someone else (kcompactd, khugepaged, another process) while this
             // scenario ran: its page layer was disturbed; run it again, never excuse it.
             let disturbed = result.verdict == .fail && !scenario.migratesPages
                 && MigrationActivity.read() != migratedBefore
@@ -254,7 +254,7 @@ public final class LiveRunner: @unchecked Sendable {
             }
             guard onlyNoisy || disturbed, attempt < Self.maxAttempts else {
                 if disturbed {
-                    result.reason = "pages were migrated on the machine during each of \(attempt) attempts (compaction elsewhere?); the last attempt's divergences stand"
+                    result.reason = "pages were migrated or collapsed on the machine during each of \(attempt) attempts (compaction, khugepaged?); the last attempt's divergences stand"
                 } else if onlyNoisy {
                     result.reason = "global counters diverged on \(attempt) attempts, differently each time (another process moving them?)"
                 }
