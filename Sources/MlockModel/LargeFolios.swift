@@ -128,17 +128,7 @@ extension KernelModel {
         folios[id]?.pmdMapped = false
         pteTables.insert(b)
         if profile == .pre518 {
-            guard var f = folios[id], f.mlocked else { return }
-            f.mlocked = false
-            f.mlockCount = 0
-            counters.mlocked -= f.nr
-            counters.pgCleared += f.nr
-            if f.unevictable {
-                f.unevictable = false
-                counters.unevictable -= f.nr
-                counters.pgRescued += f.nr
-            }
-            folios[id] = f
+            clearMlock(id, countedIn: \.pgCleared)
             return
         }
         if profile.rmapMlocksWholeLargeFolio && isMlockVMA(v) { mlockFolio(id) }
@@ -270,11 +260,17 @@ extension KernelModel {
     /// __munlock_folio() on a folio off the LRU: PG_mlocked cleared and counted as
     /// stranded (no rescue there); lru_add() later finds it evictable and rescues it.
     mutating func strand(_ id: Int) {
+        clearMlock(id, countedIn: \.pgStranded)
+    }
+
+    /// PG_mlocked cleared outside the munlock path, counted in `event` (cleared,
+    /// stranded); an unevictable folio goes back to an evictable list (rescued).
+    mutating func clearMlock(_ id: Int, countedIn event: WritableKeyPath<Counters, Int64>) {
         guard var f = folios[id], f.mlocked else { return }
         f.mlocked = false
         f.mlockCount = 0
         counters.mlocked -= f.nr
-        counters.pgStranded += f.nr
+        counters[keyPath: event] += f.nr
         if f.unevictable {
             f.unevictable = false
             counters.unevictable -= f.nr
