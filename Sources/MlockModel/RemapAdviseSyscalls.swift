@@ -203,6 +203,7 @@ extension KernelModel {
             hugeZero.insert(b - r.addr + r.newAddr)
         }
         // Move the PTEs and their rmap entries.
+        let sourceTables = pteTables
         var moved: [(UInt64, PTE)] = []
         for a in presentPTEs(r.addr, r.addr + r.oldLen) {
             if let p = ptes.removeValue(forKey: a) { moved.append((a, p)) }
@@ -210,15 +211,13 @@ extension KernelModel {
         for (old, p) in moved {
             let new = old - r.addr + r.newAddr
             ptes[new] = p
-            if !hugeZero.contains(block(new)), !(p.folioID.flatMap { folios[$0]?.pmdMapped } ?? false) {
-                pteTables.insert(block(new))
-            }
             if case let .folio(id) = p {
                 folios[id]?.maps.remove(old)
                 folios[id]?.maps.insert(new)
             }
         }
-        insertVMA(dst)
+        let k = insertVMA(dst)
+        movePageTables(r.addr, r.oldLen, to: r.newAddr, source: src, destination: vmas[k], sourceTables: sourceTables)
         if src.flags.contains(.locked) && !r.dontunmap {
             lockedVM += r.newLen >> pageShift
         }
@@ -228,9 +227,14 @@ extension KernelModel {
             let lockedBefore = lockedPagesOfVMAs
             if let k = indexContaining(r.addr) {
                 vmas[k].flags.subtract(.lockedMask)
-                // The whole VMA was emptied: unlink_anon_vmas() drops its anon_vma.
+                // The whole VMA was emptied: unlink_anon_vmas() frees its whole
+                // anon_vma_chain (a fork child's link to the parent's anon_vma too) and
+                // sets anon_vma = NULL. The source is then a VMA that never faulted: its
+                // next fault gets an anon_vma of its own (or a neighbour's), with a
+                // singular chain, so it merges with unfaulted neighbours again.
                 if r.addr == src.start && r.addr + r.oldLen == src.end && vmas[k].start == src.start {
                     vmas[k].anonVma = nil
+                    vmas[k].uncowedParents = false
                 }
             }
             // lockedBefore already counts the destination, which locked_vm does not yet.
@@ -240,6 +244,43 @@ extension KernelModel {
             unmapRange(r.addr, r.addr + r.oldLen)
         }
         return .success(r.newAddr)
+    }
+
+    /// move_page_tables(): which 2 MiB blocks have a page table after [old, old+len)
+    /// moved to `new` (the PTEs themselves are already moved). Extents end at a PMD
+    /// boundary of either side (get_extent). An extent whose source PMD is empty is
+    /// skipped; otherwise the destination gets a page table, pte_alloc(), even when no
+    /// PTE of the extent is present: a later fault-around there then finds a table (the
+    /// 6.18 EOF rule in faultAround) and a later anonymous fault no pmd_none (no PMD
+    /// THP). A whole PMD-sized extent moves the table itself (move_normal_pmd, x86
+    /// HAVE_MOVE_PMD), so the source block loses it, unless the destination already has
+    /// one. 6.7 on (af8ca1c14906 "mm/mremap: optimize the start addresses in
+    /// move_page_tables()") first aligns both starts down to their PMD when they share
+    /// the offset in it, the range starts its VMA and reaches the next boundary, and no
+    /// VMA lies between either aligned start and its VMA (try_realign_addr): then the
+    /// first block's table moves whole too. PMD-mapped THPs and huge zero pages moved
+    /// or split before this are not page tables.
+    mutating func movePageTables(_ old: UInt64, _ len: UInt64, to new: UInt64,
+                                 source: VMA, destination: VMA, sourceTables: Set<UInt64>) {
+        var from = old, to = new
+        let end = old + len
+        let inBlock = old & (pmdSize - 1)
+        if profile == .largeFolio || profile == .rmapLargeFolio, inBlock != 0,
+           len >= pmdSize - inBlock, inBlock == new & (pmdSize - 1),
+           source.start == old, destination.start == new,
+           !intersects(block(old), old), !intersects(block(new), new) {
+            from = block(old)
+            to = block(new)
+        }
+        while from < end {
+            let extent = min(block(from) + pmdSize - from, end - from, block(to) + pmdSize - to)
+            defer { from += extent; to += extent }
+            guard sourceTables.contains(block(from)) else { continue }
+            if extent == pmdSize && !pteTables.contains(block(to)) {
+                pteTables.remove(block(from))
+            }
+            pteTables.insert(block(to))
+        }
     }
 
     /// mremap behaviour of the host kernel (6.18) that older kernels lack. The profiles

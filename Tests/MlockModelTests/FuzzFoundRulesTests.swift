@@ -147,3 +147,79 @@ import MlockModel
     #expect(p.run(.mremap(old: A + 4 * P, oldLength: P, newLength: 3 * P, flags: UAPI.MREMAP_MAYMOVE, newAddr: 0)) == ok(A + 4 * P))
     #expect(p.vmas == [vma(A, A + 8 * P, rss: 4)])
 }
+
+/// move_page_tables(): an extent whose source block has a page table gets one at the
+/// destination (pte_alloc) even when none of its PTEs is present. The fuzzer's case: the
+/// moved page was never mapped, yet a read beyond EOF at the destination then faults
+/// around under that table and maps the file's last page (6.18 filemap_map_pages).
+@Test func mremapGivesTheDestinationAPageTableWhereTheSourceBlockHadOne() {
+    let far = A + 2 * T * P                       // another 2 MiB block
+    let fixedMove = UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED
+    for sourceHasTable in [true, false] {
+        var p = Proc(profile: .rmapLargeFolio)
+        p.run(.createObject(slot: 0, kind: .file, pages: 3, filled: true))
+        p.run(mapObject(A, 3, slot: 0, shared: true))
+        if sourceHasTable {
+            p.run(read(A, 1))                                      // maps pages 0-2: a table
+            p.run(madvise(A + 2 * P, 1, UAPI.MADV_DONTNEED))       // page 2 unmapped, table kept
+        } else {
+            p.run(mapObject(A + 4 * T * P, 3, slot: 0, shared: true))
+            p.run(read(A + 4 * T * P, 1))                          // caches the file elsewhere
+        }
+        #expect(p.page(A + 2 * P) == absent)
+        // Page 2 (the last) grows to 2 pages at `far`: index 3 is beyond EOF.
+        #expect(p.run(.mremap(old: A + 2 * P, oldLength: P, newLength: 2 * P, flags: fixedMove, newAddr: far)) == ok(far))
+        #expect(p.run(read(far + P, 1)) == .fail(Err.EFAULT))
+        #expect(p.pages(far, 2) == [sourceHasTable ? plain : absent, absent])
+    }
+}
+
+/// A PMD-sized extent moves the page table itself (move_normal_pmd): after
+/// MREMAP_DONTUNMAP the source block has none, so a fault there may be a PMD THP again.
+@Test func aWholeBlockMoveTakesThePageTableAlongAndLeavesTheSourceBlockEmpty() {
+    var p = Proc(thp: thpMadvise)
+    p.run(mapAnon(A, T))
+    p.run(write(A, 1))                            // no MADV_HUGEPAGE yet: a small page, a table
+    let flags = UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED | UAPI.MREMAP_DONTUNMAP
+    #expect(p.run(.mremap(old: A, oldLength: T * P, newLength: T * P, flags: flags, newAddr: A + 2 * T * P)) == ok(A + 2 * T * P))
+    p.run(madvise(A, T, UAPI.MADV_HUGEPAGE))
+    p.run(madvise(A + 2 * T * P, T, UAPI.MADV_HUGEPAGE))
+    p.run(write(A, 1))
+    #expect(p.pages(A, 2) == [thpHead, thpTail])  // pmd_none at the source
+    p.run(write(A + 2 * T * P + P, 1))
+    #expect(p.pages(A + 2 * T * P, 2) == [plain, plain])   // the moved table is there
+}
+
+/// 6.7 on: a range that starts its VMA, reaches the next PMD boundary and shares its
+/// offset in the block with the destination is realigned down (try_realign_addr), so the
+/// first block's table moves whole too: the DONTUNMAP source is left without one and a
+/// read beyond EOF there maps nothing (6.18 rule), where it mapped the last page before.
+@Test func aRealignedMoveTakesTheFirstBlocksTableAlong() {
+    let start = A + (T - 2) * P                   // 3 pages across the boundary at A + T
+    let flags = UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED | UAPI.MREMAP_DONTUNMAP
+    for sameOffset in [true, false] {
+        var p = Proc(profile: .rmapLargeFolio)
+        p.run(.createObject(slot: 0, kind: .file, pages: 1, filled: true))
+        p.run(mapObject(start, 3, slot: 0, shared: true))
+        p.run(read(start, 1))                     // page 0 mapped: a table in block A
+        let target = A + 4 * T * P + (T - 2) * P + (sameOffset ? 0 : P)
+        #expect(p.run(.mremap(old: start, oldLength: 3 * P, newLength: 3 * P, flags: flags, newAddr: target)) == ok(target))
+        #expect(p.run(read(start + P, 1)) == .fail(Err.EFAULT))
+        #expect(p.pages(start, 2) == [sameOffset ? absent : plain, absent])
+    }
+}
+
+/// MREMAP_DONTUNMAP of a whole VMA: unlink_anon_vmas() frees the source's anon_vma_chain,
+/// in a fork child its link to the parent's anon_vma too. The source is like a VMA that
+/// never faulted, so a piece of it faulted later merges with an unfaulted neighbour.
+@Test func aForkChildsDontunmapSourceForgetsItsParentsAnonVmaAndMergesAgain() {
+    var p = Proc(profile: .rmapLargeFolio)
+    p.run(mapAnon(A, 20))
+    p.run(.mlockall(flags: UAPI.MCL_CURRENT))
+    p.run(.fork)
+    let flags = UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED | UAPI.MREMAP_DONTUNMAP
+    #expect(p.run(.mremap(old: A, oldLength: 20 * P, newLength: 20 * P, flags: flags, newAddr: A + 54 * P)) == ok(A + 54 * P))
+    p.run(mlock(A + 11 * P, 4))
+    p.run(munlock(A + 14 * P, 1))
+    #expect(p.vmas.map { [$0.start, $0.end] } == [[A, A + 11 * P], [A + 11 * P, A + 14 * P], [A + 14 * P, A + 20 * P], [A + 54 * P, A + 74 * P]])
+}

@@ -622,6 +622,54 @@ enum Edges {
             b.mremap(m, newPages: 4)
             b.munlockall()
         },
+        edge("mremap-table.empty-extent-gets-a-table",
+             "mremap gives the destination a page table wherever the source block has one, even where no PTE moves (move_page_tables: pte_alloc per non-empty source PMD); on 6.18 a read beyond EOF then faults around under it and maps the file's last page (found by the fuzzer)",
+             covers: ["fuzz/0x660f4fdb5295a"], requires: [.pageLayer]) { b in
+            let m = b.region(pages: 3)
+            let dst = b.region(pages: 2)
+            b.createObject(0, .file, pages: 3, filled: true)
+            b.mapObject(m, slot: 0, shared: true)
+            b.read(m.sub(0, 1), "fault-around maps all 3 pages: block m has a page table")
+            b.madvise(m.sub(2, 1), UAPI.MADV_DONTNEED, "page 2 unmapped, the table stays")
+            b.mremap(m.sub(2, 1), newPages: 2, to: dst, "page 2 (the file's last) moves with no PTE, growing past EOF")
+            b.touch(addr: dst.page(1), length: pageSize, write: false,
+                    "beyond EOF: SIGBUS (EFAULT), but fault-around first maps page 2 at dst")
+        },
+        edge("mremap-table.whole-block-takes-the-table",
+             "a PMD-aligned 2 MiB extent moves its page table whole (move_normal_pmd): after MREMAP_DONTUNMAP the source block has none, so a MADV_HUGEPAGE write there gets a PMD THP",
+             requires: [.pageLayer, .thp]) { b in
+            let m = b.region(pages: 512)
+            let dst = b.region(pages: 512)
+            b.map(m)
+            b.touch(m.sub(0, 1), "no MADV_HUGEPAGE yet: a small page and a page table")
+            b.mremap(m, newPages: 512, flags: UAPI.MREMAP_DONTUNMAP, to: dst, "the table moves to dst")
+            b.madvise(m, THP.hugepage, "VM_HUGEPAGE on the emptied source")
+            b.touch(m.sub(0, 1), "pmd_none: a PMD THP")
+            b.expectFolios(m)
+            b.touch(dst.sub(1, 1), "under the moved table: a small page")
+        },
+        edge("mremap-table.realign-takes-the-first-table",
+             "6.7 on: a move that starts its VMA, reaches the next PMD boundary and keeps its offset in the block is realigned down (try_realign_addr), so the first block's table moves whole; the MREMAP_DONTUNMAP source is left without one and on 6.18 a read beyond EOF there maps nothing",
+             requires: [.pageLayer]) { b in
+            let m = b.region(pages: 513)
+            let dst = b.region(pages: 513)
+            b.createObject(0, .file, pages: 1, filled: true)
+            b.mapObject(m.sub(510, 3), slot: 0, shared: true, "3 pages across the PMD boundary")
+            b.read(m.sub(510, 1), "page 0 mapped: a page table in m's first block")
+            b.mremap(m.sub(510, 3), newPages: 3, flags: UAPI.MREMAP_DONTUNMAP, to: dst.sub(510, 3), "same offset in the block")
+            b.touch(addr: m.page(511), length: pageSize, write: false, "beyond EOF at the source")
+        },
+        edge("mremap-table.no-realign-keeps-the-first-table",
+             "the same move one page off (offsets in the block differ): no realignment, the source block keeps its table, and a read beyond EOF at the source faults around under it and maps the file's last page",
+             requires: [.pageLayer]) { b in
+            let m = b.region(pages: 513)
+            let dst = b.region(pages: 514)
+            b.createObject(0, .file, pages: 1, filled: true)
+            b.mapObject(m.sub(510, 3), slot: 0, shared: true, "3 pages across the PMD boundary")
+            b.read(m.sub(510, 1), "page 0 mapped: a page table in m's first block")
+            b.mremap(m.sub(510, 3), newPages: 3, flags: UAPI.MREMAP_DONTUNMAP, to: dst.sub(511, 3), "one page further in the block")
+            b.touch(addr: m.page(511), length: pageSize, write: false, "beyond EOF at the source")
+        },
     ]
 
     // MARK: MAP_LOCKED and MAP_POPULATE

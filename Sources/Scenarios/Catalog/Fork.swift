@@ -109,5 +109,17 @@ enum Fork {
             b.map(m.sub(1, 1), .rw, .privateAnon, [], "two VMAs: vma_had_uncowed_parents refuses the merge")
             b.munmap(m)
         },
+        Scenario("fork.dontunmap-source-merges-again",
+                 "in a fork child, MREMAP_DONTUNMAP of a whole VMA frees its anon_vma chain (unlink_anon_vmas), the link to the parent's anon_vma too: a piece of the old VMA faulted later merges with its unfaulted neighbour again (found by the fuzzer)",
+                 covers: ["fuzz/0x660f4fdb5295a"], requires: [.pageLayer]) { b in
+            let m = b.region(pages: 20)
+            let dst = b.region(pages: 20)
+            b.map(m)
+            b.mlockall(UAPI.MCL_CURRENT, "populated and mlocked: m has an anon_vma")
+            b.step(.fork, "child: m is chained to the parent's anon_vma")
+            b.mremap(m, newPages: 20, flags: UAPI.MREMAP_DONTUNMAP, to: dst, "the pages move to dst; m stays, empty, with no anon_vma")
+            b.mlock(m.sub(11, 4), "pages 11-14 faulted: a new anon_vma with a singular chain")
+            b.munlock(m.sub(14, 1), "page 14 splits off and merges with the unfaulted pages 15-19")
+        },
     ]
 }
