@@ -15,8 +15,11 @@ extension Lockstep {
                 shrunk (same op kind and observable), and saved as <out>/<name>.json (./run.sh \
                 replay FILE) and <name>.c (cc, exits 1 on the divergence). The run lock is given \
                 up between live runs every few seconds (each run settles and takes its baseline \
-                afresh), so other runs are not kept waiting. Exit 0 no divergence, \
-                1 a divergence (or an error), 2 usage.
+                afresh), so other runs are not kept waiting. A divergence that shows a kernel \
+                behaviour already written up (docs/fuzz/, README "Fuzzing": the lost mlock, \
+                coalesced mlock events, the 6.16+ DONTUNMAP locked_vm leak) is reported as \
+                known, with its write-up, and not shrunk; --strict treats it as any other. \
+                Exit 0 no unexplained divergence, 1 one (or an error), 2 usage.
                 """)
 
         @ParentCommand var parent: Lockstep
@@ -31,6 +34,7 @@ extension Lockstep {
         @Option(help: ArgumentHelp("Where found cases go.", valueName: "dir")) var out = "results/fuzz"
         @Flag(help: "Do not shrink divergences.") var noShrink = false
         @Flag(help: "Stop at the first divergence.") var stopAtFirst = false
+        @Flag(help: "Report divergences that show a known, written-up kernel behaviour as unexplained (shrunk, exit 1).") var strict = false
         @Flag(help: "Run the concurrency stress instead: processes and threads racing mlock, munlock, munmap, faults and fork, then checks at quiescence (README: Stress).") var stress = false
         @Option(help: ArgumentHelp("With --stress: racing processes (two threads each).", valueName: "N")) var workers = 4
         @Option(help: ArgumentHelp("With --stress: pages in each of the three arenas.", valueName: "N")) var arenaPages = 256
@@ -76,7 +80,7 @@ extension Lockstep {
                 return
             }
             let plan = FuzzPlan(seed: seedValue, maxSteps: steps, seconds: time ?? (steps == nil ? 10 : nil),
-                                length: length, shrink: !noShrink, stopAtFirst: stopAtFirst)
+                                length: length, shrink: !noShrink, stopAtFirst: stopAtFirst, strict: strict)
             let code = try FuzzRun.run(plan, options: options, out: out)
             if code != 0 { throw ExitCode(code) }
         }
@@ -127,10 +131,15 @@ enum FuzzRun {
         let summary = fuzzer.campaign(plan, progress: { s in
             if (clock.now - lastProgress).seconds >= 5 {
                 lastProgress = clock.now
-                Out.line("fuzz: \(ReportText.fixed((clock.now - start).seconds, 0)) s: \(s.sequences) sequences, \(s.steps) ops verified (\(ReportText.fixed(s.opsPerSecond, 0)) ops/s), \(s.findings.count) divergences, \(s.noise) noise retries")
+                Out.line("fuzz: \(ReportText.fixed((clock.now - start).seconds, 0)) s: \(s.sequences) sequences, \(s.steps) ops verified (\(ReportText.fixed(s.opsPerSecond, 0)) ops/s), \(s.unexplained.count) unexplained divergences, \(s.known.count) known, \(s.noise) noise retries")
             }
         }, found: { f in
             let d = f.shrunkDivergence
+            if let k = f.known {
+                Out.line("fuzz: known kernel behaviour \(k.id) in sequence \(f.sequence) (seed 0x\(String(f.sequenceSeed, radix: 16))) at step \(f.divergence.step), \(f.divergence.signature) (\(f.ops[f.divergence.step])): written up in \(k.writeUp)")
+                for x in f.divergence.divergences { Out.line("  step \(x.step) \(x.observable): expected \(x.expected), observed \(x.observed)") }
+                return
+            }
             guard f.first else {
                 Out.line("fuzz: divergence \(f.divergence.signature) again in sequence \(f.sequence) (seed 0x\(String(f.sequenceSeed, radix: 16))) at step \(f.divergence.step)")
                 return
@@ -152,10 +161,14 @@ enum FuzzRun {
                 Out.err("could not save the case: \(Records.describe(error))")
             }
         })
-        Out.line("fuzz: done in \(ReportText.fixed(summary.seconds, 1)) s: \(summary.sequences) sequences, \(summary.steps) ops verified, \(summary.checks) checks, \(ReportText.fixed(summary.opsPerSecond, 0)) verified ops/s; \(summary.findings.count) divergences (\(Set(summary.findings.map(\.divergence.signature)).count) distinct), \(summary.noise) noise retries, \(summary.errors.count) errors")
+        Out.line("fuzz: done in \(ReportText.fixed(summary.seconds, 1)) s: \(summary.sequences) sequences, \(summary.steps) ops verified, \(summary.checks) checks, \(ReportText.fixed(summary.opsPerSecond, 0)) verified ops/s; \(summary.unexplained.count) unexplained divergences (\(Set(summary.unexplained.map(\.divergence.signature)).count) distinct), \(summary.known.count) known kernel behaviours, \(summary.noise) noise retries, \(summary.errors.count) errors")
+        let knownCounts = Dictionary(grouping: summary.known, by: { $0.known!.id })
+        for (id, fs) in knownCounts.sorted(by: { $0.key < $1.key }) {
+            Out.line("fuzz: known: \(id) ×\(fs.count) (sequences \(fs.map { String($0.sequence) }.joined(separator: ", "))): \(fs[0].known!.writeUp)")
+        }
         for e in summary.errors.prefix(10) { Out.line("fuzz: error: \(e)") }
         Out.line("fuzz: seed 0x\(String(plan.seed, radix: 16))")
-        return summary.findings.isEmpty && summary.errors.isEmpty ? 0 : 1
+        return summary.unexplained.isEmpty && summary.errors.isEmpty ? 0 : 1
     }
 }
 

@@ -45,7 +45,10 @@ struct FuzzPropertyTests {
         let fuzzer = Fuzzer(runner: try LiveRunner())
         print("fuzz property: live, seed 0x\(String(Self.seed, radix: 16)), 1200 ops")
         let s = fuzzer.campaign(FuzzPlan(seed: Self.seed, maxSteps: 1200, length: 60, shrink: false))
-        for f in s.findings {
+        for f in s.known {
+            print("fuzz property: sequence \(f.sequence) shows the known kernel behaviour \(f.known!.id) (\(f.known!.writeUp))")
+        }
+        for f in s.unexplained {
             let detail = f.divergence.divergences.map { "\($0.observable): expected \($0.expected), observed \($0.observed)" }
             let message = "sequence \(f.sequence) (seed 0x\(String(f.sequenceSeed, radix: 16))) diverged at step \(f.divergence.step): "
                 + detail.joined(separator: "; ")

@@ -266,10 +266,12 @@ public struct FuzzPlan: Sendable {
     public var shrink: Bool
     /// Stop at the first confirmed divergence.
     public var stopAtFirst: Bool
+    /// Treat divergences that show a known, written-up kernel behaviour as unexplained.
+    public var strict: Bool
     public init(seed: UInt64, maxSteps: Int? = nil, seconds: Double? = nil, length: Int = 60,
-                shrink: Bool = true, stopAtFirst: Bool = false) {
+                shrink: Bool = true, stopAtFirst: Bool = false, strict: Bool = false) {
         self.seed = seed; self.maxSteps = maxSteps; self.seconds = seconds; self.length = length
-        self.shrink = shrink; self.stopAtFirst = stopAtFirst
+        self.shrink = shrink; self.stopAtFirst = stopAtFirst; self.strict = strict
     }
 }
 
@@ -283,6 +285,8 @@ public struct FuzzFinding: Sendable {
     public var shrunkDivergence: FuzzDivergence
     /// The first finding of its signature in the run (the later ones are not shrunk).
     public var first: Bool
+    /// The written-up kernel behaviour it shows (not shrunk; nil: unexplained).
+    public var known: KnownFuzzBehaviour?
 }
 
 public struct FuzzSummary: Sendable {
@@ -296,6 +300,8 @@ public struct FuzzSummary: Sendable {
     public var noise = 0
     public var errors: [String] = []
     public var opsPerSecond: Double { seconds > 0 ? Double(steps) / seconds : 0 }
+    public var unexplained: [FuzzFinding] { findings.filter { $0.known == nil } }
+    public var known: [FuzzFinding] { findings.filter { $0.known != nil } }
 }
 
 extension Fuzzer {
@@ -324,16 +330,18 @@ extension Fuzzer {
                     s.steps += d.step + 1
                     let (confirmed, _) = try confirm(ops, d)
                     if let d = confirmed {
+                        let known = plan.strict ? nil
+                            : KnownFuzzBehaviour.classify(ops[d.step], d.divergences, release: runner.environment.kernelRelease)
                         var finding = FuzzFinding(sequence: k, sequenceSeed: seqSeed, ops: Array(ops.prefix(d.step + 1)),
                                                   divergence: d, shrunk: Array(ops.prefix(d.step + 1)), shrunkDivergence: d,
-                                                  first: seen.insert(d.signature).inserted)
+                                                  first: known == nil && seen.insert(d.signature).inserted, known: known)
                         // One shrink per signature: the same divergence again is only counted.
                         if plan.shrink && finding.first {
                             (finding.shrunk, finding.shrunkDivergence) = try shrink(ops, d)
                         }
                         s.findings.append(finding)
                         found(finding)
-                        if plan.stopAtFirst { s.sequences += 1; s.checks += checksMade - checksBefore; break }
+                        if plan.stopAtFirst && known == nil { s.sequences += 1; s.checks += checksMade - checksBefore; break }
                     } else {
                         s.noise += 1
                     }

@@ -1,0 +1,74 @@
+import Testing
+import MlockModel
+import Scenarios
+
+/// The fuzzer's known kernel behaviours: each matcher takes the divergences its written-up
+/// case showed, and nothing that differs in any other observable or by other amounts.
+@Suite("Known fuzz behaviours")
+struct KnownFuzzBehaviourTests {
+    static let fixedGrow = Op.mremap(old: 0x2000_0140_8000, oldLength: 4096, newLength: 5 * 4096,
+                                     flags: UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED, newAddr: 0x2000_0003_4000)
+    static let touch = Op.touch(addr: 0x2000_0180_0000, length: 4 * 4096, write: true)
+    static let dontunmap = Op.mremap(old: 0x2000_0000_1000, oldLength: 6 * 4096, newLength: 6 * 4096,
+                                     flags: UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED | UAPI.MREMAP_DONTUNMAP,
+                                     newAddr: 0x2000_0143_4000)
+
+    static func div(_ observable: String, _ expected: String, _ observed: String) -> Divergence {
+        Divergence(step: 4, op: "op", observable: observable, expected: expected, observed: observed)
+    }
+    static func classify(_ op: Op, _ ds: [Divergence], release: String = "6.18.44") -> String? {
+        KnownFuzzBehaviour.classify(op, ds, release: release)?.id
+    }
+
+    /// The lost mlock as the 25-minute run of this tree found it again (sequence 934).
+    static let lostMlock = [
+        div("pages", "A+0x37000 M", "A+0x37000 p"),
+        div("Mlocked", "+0", "-1"), div("Unevictable", "+0", "-1"),
+        div("unevictable_pgs_mlocked", "+1", "+0"), div("unevictable_pgs_culled", "+1", "+0"),
+    ]
+    static let coalesced = [
+        div("unevictable_pgs_mlocked", "+8", "+7"), div("unevictable_pgs_munlocked", "+3", "+2"),
+        div("unevictable_pgs_culled", "+8", "+7"), div("unevictable_pgs_rescued", "+3", "+2"),
+    ]
+
+    @Test func theWrittenUpCasesAreRecognised() {
+        #expect(Self.classify(Self.fixedGrow, Self.lostMlock) == "lost-mlock")
+        #expect(Self.classify(Self.touch, Self.coalesced) == "coalesced-mlock-events")
+        #expect(Self.classify(Self.dontunmap, [Self.div("VmLck", "1244 kB", "1248 kB")]) == "dontunmap-locked-vm-leak")
+    }
+
+    @Test func aLostMlockOfTwoPagesMustMoveEveryCounterByTwo() {
+        let two = [Self.div("pages", "A+0x37000 M A+0x38000 M", "A+0x37000 p A+0x38000 p"),
+                   Self.div("Mlocked", "+0", "-2"), Self.div("Unevictable", "+0", "-2"),
+                   Self.div("unevictable_pgs_mlocked", "+2", "+0"), Self.div("unevictable_pgs_culled", "+2", "+0")]
+        #expect(Self.classify(Self.fixedGrow, two) == "lost-mlock")
+        var wrong = two
+        wrong[1] = Self.div("Mlocked", "+0", "-1")
+        #expect(Self.classify(Self.fixedGrow, wrong) == nil)
+    }
+
+    @Test func anythingMoreOrElseIsUnexplained() {
+        #expect(Self.classify(Self.touch, Self.lostMlock) == nil)                  // not an MREMAP_FIXED
+        #expect(Self.classify(Self.fixedGrow, Self.lostMlock + [Self.div("VmLck", "20 kB", "16 kB")]) == nil)
+        #expect(Self.classify(Self.fixedGrow, Array(Self.lostMlock.dropLast())) == nil)   // culled agrees
+        var mOnly = Self.lostMlock
+        mOnly[0] = Self.div("pages", "A+0x37000 M", "A+0x37000 m")              // mlocked, not unevictable
+        #expect(Self.classify(Self.fixedGrow, mOnly) == nil)
+        #expect(Self.classify(Self.fixedGrow, [Self.div("pages", "A+0x37000 M A+0x38000 M (+9 more)",
+                                                        "A+0x37000 p A+0x38000 p (+9 more)")]) == nil)
+        var uneven = Self.coalesced
+        uneven[3] = Self.div("unevictable_pgs_rescued", "+3", "+3")
+        #expect(Self.classify(Self.touch, uneven) == nil)
+        #expect(Self.classify(Self.touch, Self.coalesced + [Self.div("Mlocked", "+1", "+0")]) == nil)
+        #expect(Self.classify(Self.touch, Self.coalesced.map { Self.div($0.observable, $0.observed, $0.expected) }) == nil)
+    }
+
+    @Test func theDontunmapLeakIsKnownFrom616AndOnlyUpToTheMovedLength() {
+        let leak = [Self.div("VmLck", "1244 kB", "1248 kB")]
+        #expect(Self.classify(Self.dontunmap, leak, release: "6.12.117+deb12-amd64") == nil)
+        #expect(Self.classify(Self.dontunmap, leak, release: "6.16.0") == "dontunmap-locked-vm-leak")
+        #expect(Self.classify(Self.dontunmap, [Self.div("VmLck", "1244 kB", "1272 kB")]) == nil)   // 28 kB > 24 kB moved
+        #expect(Self.classify(Self.dontunmap, [Self.div("VmLck", "1244 kB", "1240 kB")]) == nil)
+        #expect(Self.classify(Self.fixedGrow, leak) == nil)
+    }
+}
