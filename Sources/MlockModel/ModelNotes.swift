@@ -25,7 +25,9 @@
 //   (MMAP_LOTSAMISS) is not modelled. MADV_WILLNEED caches the whole range.
 // - Overcommit heuristic (MAP_NORESERVE sets VM_NORESERVE). Objects are opened
 //   read-write, one struct file per slot (so adjacent mappings of one slot at
-//   continuing offsets merge). No swap: MADV_PAGEOUT/COLD/FREE leave pages in place.
+//   continuing offsets merge). No swap: MADV_COLD and MADV_FREE leave pages in place;
+//   MADV_PAGEOUT keeps swap-backed anonymous pages and discards the ones MADV_FREE made
+//   lazyfree and nothing wrote since (found by the fuzzer; Folio.lazyfree).
 // - RECLAIM (the `reclaim` op, Reclaim.swift, `lazy.*` scenarios): the one place swap
 //   exists (a zram device of the suite's own, the scenario in a memcg of its own). The
 //   model gives the eventual state after every charged folio was scanned: SHM_LOCK'd

@@ -153,6 +153,12 @@ struct Folio: Sendable {
     /// (next_uptodate_folio) skips it until a fault on it clears it
     /// (do_async_mmap_readahead -> page_cache_async_ra) or its writeback ends.
     var reclaimMark = false
+    /// An anonymous folio MADV_FREE made lazily freeable and nothing wrote since:
+    /// madvise_free_pte_range() cleaned its PTE and folio_mark_lazyfree() cleared
+    /// PG_swapbacked. Reclaim (MADV_PAGEOUT) then discards it without swap
+    /// (try_to_unmap_one: clean, only the rmap and isolation references); a store makes
+    /// the PTE dirty and reclaim keeps it and sets PG_swapbacked again.
+    var lazyfree = false
     var unevictable = false    // PG_unevictable (on the unevictable "LRU")
     var mlockCount = 0         // folio->mlock_count
     /// Mappings of the folio in parked address spaces (the processes not acting now, see

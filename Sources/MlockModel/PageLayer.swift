@@ -389,12 +389,17 @@ extension KernelModel {
         folios[id]?.reclaimMark = false
     }
 
-    /// A store at `a` (a write fault, or a write to a page already mapped writable):
-    /// through a shared mapping it dirties the page-cache folio.
+    /// A store at `a` (a write fault, a write to a page already mapped writable, or GUP
+    /// FOLL_WRITE|FOLL_TOUCH on it): through a shared mapping it dirties the page-cache
+    /// folio; on an anonymous folio it dirties the PTE (or, through GUP, the folio), so a
+    /// MADV_FREE'd folio can no longer be discarded (see Folio.lazyfree).
     mutating func markWritten(_ a: UInt64) {
-        guard let i = indexContaining(a), vmas[i].isShared, case let .folio(id)? = ptes[a],
-              folios[id]?.anon == false else { return }
-        folios[id]?.dirty = true
+        guard let i = indexContaining(a), case let .folio(id)? = ptes[a], let f = folios[id] else { return }
+        if f.anon {
+            folios[id]?.lazyfree = false
+        } else if vmas[i].isShared {
+            folios[id]?.dirty = true
+        }
     }
 
     /// do_fault_around() -> filemap_map_pages(): a read fault on a file/shmem VMA first
@@ -456,6 +461,7 @@ extension KernelModel {
             if needsFault(a, write: write) {
                 if fault(a, vmaIndex: j, write: write, populate: true) == .sigbus { return (done, Err.EFAULT) }
             }
+            if write { markWritten(a) }   // FOLL_WRITE|FOLL_TOUCH: a present clean page is dirtied
             done += 1
             a += pageSize
         }

@@ -374,7 +374,8 @@ extension KernelModel {
             if advice != UAPI.MADV_DONTNEED_LOCKED && v.flags.contains(.locked) { return (Err.EINVAL, i) }
             if advice == UAPI.MADV_FREE {
                 if !v.isPrivateAnon { return (Err.EINVAL, i) }
-                return (0, i)   // lazyfree: pages stay until reclaim
+                markLazyfree(start, end)   // the pages stay mapped until reclaim
+                return (0, i)
             }
             // zap_page_range_single(): each page unmapped, munlocked in a VM_LOCKED VMA
             // (munlock_vma_folio), anonymous folios freed.
@@ -456,11 +457,18 @@ extension KernelModel {
     /// dirty_expire_centisecs (30 s), far beyond a sequence; under heavy global dirty
     /// memory background writeback could clean them earlier (not modelled). Caller
     /// (the root agent) may page out file pages: can_do_file_pageout() (owner or writable).
+    /// An anonymous folio MADV_FREE left lazyfree (clean, not swap-backed) needs no swap:
+    /// try_to_unmap_one() discards it (Rss down, the folio freed) when nothing but its
+    /// mapping and the isolation holds it (the settled per-CPU batches hold none).
     mutating func pageout(_ i: Int, _ start: UInt64, _ end: UInt64) {
         let v = vmas[i]
         for a in presentPTEs(start, end) {
             guard case let .folio(id)? = ptes[a], let f = folios[id] else { continue }
-            if f.anon || f.mapcount != 1 || f.unevictable { continue }
+            if f.mapcount != 1 || f.unevictable { continue }
+            if f.anon {
+                if f.lazyfree && !f.large { zap(a, a + pageSize) }
+                continue
+            }
             // can_do_file_pageout(): owner (root made every object) or write permission;
             // after setuid only the 0600 regular files refuse (memfd and shmem are 0777):
             // their page-cache folios are left alone (pageout_anon_only_filter, or
@@ -475,6 +483,21 @@ extension KernelModel {
                 folios[id]?.file = nil
                 freeFolio(id)
             }
+        }
+    }
+
+    /// madvise_free_pte_range(): each small anonymous folio mapped in [start, end) has its
+    /// PTE cleaned and becomes lazyfree (folio_mark_lazyfree: anonymous, swap-backed, not
+    /// unevictable). The zero page is no folio. A folio also mapped elsewhere is marked
+    /// too: only a PG_dirty one is skipped then, and an anonymous folio has PG_dirty only
+    /// after GUP wrote through a clean PTE (not modelled: it would take a MADV_FREE, a
+    /// populate-write and a fork before a second MADV_FREE).
+    /// TODO: large folios (madvise_free_pte_range splits one the range covers in part,
+    /// madvise_free_huge_pmd a PMD one); the fuzzer's anonymous folios are small.
+    mutating func markLazyfree(_ start: UInt64, _ end: UInt64) {
+        for a in presentPTEs(start, end) {
+            guard case let .folio(id)? = ptes[a], let f = folios[id], f.anon, !f.large, !f.unevictable else { continue }
+            folios[id]?.lazyfree = true
         }
     }
 

@@ -223,3 +223,30 @@ import MlockModel
     p.run(munlock(A + 14 * P, 1))
     #expect(p.vmas.map { [$0.start, $0.end] } == [[A, A + 11 * P], [A + 11 * P, A + 14 * P], [A + 14 * P, A + 20 * P], [A + 54 * P, A + 74 * P]])
 }
+
+/// MADV_FREE makes a clean anonymous folio lazyfree; MADV_PAGEOUT then discards it with no
+/// swap (try_to_unmap_one), unless a store dirtied its PTE since (the fuzzer's case: a
+/// populated page, MADV_FREE, MADV_PAGEOUT: gone, Rss -4 kB).
+@Test func pageoutDiscardsAPageMadvFreeLeftCleanAndKeepsOneWrittenSince() {
+    var p = Proc(profile: .rmapLargeFolio)
+    p.run(mapAnon(A, 4, .rw, .populate))
+    #expect(p.run(madvise(A, 4, UAPI.MADV_FREE)) == .ok)
+    #expect(p.pages(A, 4) == [plain, plain, plain, plain])   // nothing happens until reclaim
+    p.run(write(A + P, 1))                                    // PTE dirty again
+    p.run(read(A + 2 * P, 1))                                 // a load leaves it clean
+    p.run(.madvise(addr: A + 3 * P, length: P, advice: UAPI.MADV_POPULATE_WRITE))   // GUP write dirties
+    #expect(p.run(madvise(A, 4, UAPI.MADV_PAGEOUT)) == .ok)
+    #expect(p.pages(A, 4) == [absent, plain, absent, plain])
+    #expect(p.vmas == [vma(A, A + 4 * P, rss: 8)])
+    #expect(p.run(read(A, 1)) == ret(1))                      // refaults as the zero page
+    #expect(p.page(A) == PageView(present: true, zero: true))
+}
+
+@Test func pageoutKeepsAnAnonymousPageMadvFreeNeverSawOrAForkChildStillMaps() {
+    var p = Proc(profile: .rmapLargeFolio)
+    p.run(mapAnon(A, 2, .rw, .populate))
+    p.run(madvise(A + P, 1, UAPI.MADV_FREE))
+    p.run(.fork)                                              // page 1 mapped twice now
+    p.run(madvise(A, 2, UAPI.MADV_PAGEOUT))
+    #expect(p.pages(A, 2) == [plain, plain])                  // no swap; shared: not isolated
+}

@@ -403,6 +403,19 @@ enum Edges {
             b.madvise(m.sub(2, 3), UAPI.MADV_NOHUGEPAGE, "VM_NOHUGEPAGE replaces it: still three VMAs")
             b.munlock(m, "every piece unlocked, the advice stays")
         },
+        edge("madvise-locked.free-mlock-munlock-pageout",
+             "MADV_FREE makes clean private pages lazyfree; mlock's populate (GUP FOLL_WRITE|FOLL_TOUCH) dirties a present page as a store does, so after munlock MADV_PAGEOUT discards only the pages nothing wrote since (no swap needed), and keeps the rest (found by the fuzzer)",
+             covers: ["fuzz/0x660f5f0164f18"], requires: [.pageLayer]) { b in
+            let m = b.region(pages: 4)
+            b.map(m, .rw, .privateAnon, [.populate])
+            b.madvise(m, UAPI.MADV_FREE, "PTEs cleaned, folios lazyfree; nothing unmapped yet")
+            b.touch(m.sub(1, 1), "a store dirties page 1's PTE")
+            b.read(m.sub(2, 1), "a load does not")
+            b.mlock(m.sub(3, 1), "populate's write GUP dirties page 3, which mlock then locks")
+            b.munlock(m.sub(3, 1))
+            b.madvise(m, UAPI.MADV_PAGEOUT, "pages 0 and 2 discarded; 1 and 3 kept (no swap)")
+            b.read(m.sub(0, 1), "page 0 refaults as the zero page")
+        },
         edge("madvise-locked.hugepage-whole-onfault",
              "MADV_HUGEPAGE on a whole ONFAULT-locked VMA sets hg without a split and keeps lo and the mlocked pages") { b in
             let m = b.region(pages: 4)
