@@ -141,7 +141,8 @@ enum FuzzRun {
                 return
             }
             guard f.first else {
-                Out.line("fuzz: divergence \(f.divergence.signature) again in sequence \(f.sequence) (seed 0x\(String(f.sequenceSeed, radix: 16))) at step \(f.divergence.step)")
+                Out.line("fuzz: divergence \(f.divergence.signature) again in sequence \(f.sequence) (seed 0x\(String(f.sequenceSeed, radix: 16))) at step \(f.divergence.step) (\(f.ops[f.divergence.step])):")
+                for x in f.divergence.divergences { Out.line("  step \(x.step) \(x.observable): expected \(x.expected), observed \(x.observed)") }
                 return
             }
             Out.line("fuzz: DIVERGENCE in sequence \(f.sequence) (seed 0x\(String(f.sequenceSeed, radix: 16))) at step \(f.divergence.step): \(f.divergence.signature); shrunk from \(f.ops.count) to \(f.shrunk.count) ops:")

@@ -20,14 +20,19 @@ extension Fuzzer {
     /// sequences for as long.
     public func bench(seed: UInt64, seconds: Double, length: Int = 60) -> FuzzBenchResult {
         let summary = campaign(FuzzPlan(seed: seed, seconds: seconds, length: length, shrink: false))
-        // The same sequences as agent requests (fork and exit change processes: left out;
-        // the C loop observes the first process only).
+        // The same sequences as agent requests; fork and exit as LS_FORK_SERVE and LS_EXIT,
+        // which the C loop carries out as the runner does (Agent.forkServing, exitProcess).
         var requests: [ls_request] = []
         var starts: [Int32] = []
         for k in 0..<max(1, summary.sequences) {
             starts.append(Int32(requests.count))
             for op in sequence(seed: Self.sequenceSeed(seed, k), length: length) {
-                guard let (code, args) = LiveRunner.agentRequest(op) else { continue }
+                let request: (ls_op, [UInt64])? = switch op {
+                case .fork: (LS_FORK_SERVE, [])
+                case .exit: (LS_EXIT, [])
+                default: LiveRunner.agentRequest(op)
+                }
+                guard let (code, args) = request else { continue }
                 var rq = ls_request()
                 rq.op = code.rawValue
                 withUnsafeMutableBytes(of: &rq.a) { raw in
