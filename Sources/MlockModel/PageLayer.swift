@@ -414,13 +414,14 @@ extension KernelModel {
         let toPTE = min(fromPTE + faultAroundPages, ptrsPerPTE, pteOff + v.pages - vmaOff) - 1
         guard fromPTE <= toPTE else { return }
         let tableBase = addr - pteOff * pageSize
-        // 6.18 ("mm/memory: do not populate page table entries beyond i_size"):
+        // 6.18 and 6.12.59 on ("mm/memory: do not populate page table entries beyond
+        // i_size", VersionFacts.faultAroundMapsNoTableAtEOF):
         // filemap_map_pages() installs the preallocated page table only through
         // filemap_map_pmd(), which it now calls only when the first folio it finds may be
         // mapped large: on shmem always, elsewhere when that folio ends before the file's
         // last page (file_end >= folio_next_index). So with no page table in the block,
         // a window whose first cached folio is a regular file's last page maps nothing.
-        if profile == .rmapLargeFolio, !pteTables.contains(block(addr)),
+        if profile == .rmapLargeFolio || facts.faultAroundMapsNoTableAtEOF, !pteTables.contains(block(addr)),
            obj.kind == .file || obj.kind == .ramfs {
             for p in fromPTE...toPTE {
                 let index = v.index(of: tableBase + p * pageSize)

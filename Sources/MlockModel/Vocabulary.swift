@@ -522,12 +522,22 @@ public struct VersionFacts: Hashable, Sendable, Codable {
     /// released (not at munmap). The pages stay unevictable (the mapping is) but are not
     /// PG_mlocked unless the VMA is VM_LOCKED for another reason (MCL_FUTURE, MAP_LOCKED).
     public var secretmemChargesUserOnFault: Bool
-    public init(secretmemChargesUserOnFault: Bool = false) {
+    /// filemap_map_pages() installs no page table for a window whose first cached folio
+    /// reaches a regular file's end ("mm/memory: do not populate page table entries
+    /// beyond i_size": can_map_large, filemap_map_pmd skipped), so with no table in the
+    /// block such a fault-around maps nothing. Mainline 6.18 (the `.rmapLargeFolio`
+    /// profile has it anyway); this fact carries the stable backport: 6.12.59 on (the
+    /// Debian 6.12.117 changelog lists it under 6.12.59; seen in the 6.12.117 guest by
+    /// edge.mremap-table.realign-takes-the-first-table), not 6.1 (not in 6.1.192's).
+    public var faultAroundMapsNoTableAtEOF: Bool
+    public init(secretmemChargesUserOnFault: Bool = false, faultAroundMapsNoTableAtEOF: Bool = false) {
         self.secretmemChargesUserOnFault = secretmemChargesUserOnFault
+        self.faultAroundMapsNoTableAtEOF = faultAroundMapsNoTableAtEOF
     }
     /// The facts that hold, by name ("secretmem-charges-user-on-fault"), for records.
     public var names: [String] {
-        secretmemChargesUserOnFault ? ["secretmem-charges-user-on-fault"] : []
+        (secretmemChargesUserOnFault ? ["secretmem-charges-user-on-fault"] : [])
+            + (faultAroundMapsNoTableAtEOF ? ["fault-around-maps-no-table-at-eof"] : [])
     }
 }
 

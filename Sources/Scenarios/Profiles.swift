@@ -33,7 +33,15 @@ public enum Profiles {
         case (6, 12): secret = v.2 >= 113
         default: secret = (v.0, v.1) >= (7, 3)
         }
-        let facts = VersionFacts(secretmemChargesUserOnFault: secret)
+        // "mm/memory: do not populate page table entries beyond i_size": mainline 6.18,
+        // stable 6.12.59 (Debian 6.12.117 changelog); not in Debian 6.1.192's.
+        // TODO(profile): 6.17.y and 6.6.y backports not known here.
+        let eof: Bool
+        switch (v.0, v.1) {
+        case (6, 12): eof = v.2 >= 59
+        default: eof = (v.0, v.1) >= (6, 18)
+        }
+        let facts = VersionFacts(secretmemChargesUserOnFault: secret, faultAroundMapsNoTableAtEOF: eof)
         let why = facts.names.isEmpty ? "version \(text): no stable-backport facts"
             : "version \(text): " + facts.names.joined(separator: ", ")
         return (facts, why)

@@ -1,5 +1,6 @@
 import Testing
 import KernelInterface
+import KernelObserver
 import MlockModel
 import Scenarios
 
@@ -44,7 +45,9 @@ struct FuzzPropertyTests {
         _ = try LiveKernelTests.lock.get()
         let fuzzer = Fuzzer(runner: try LiveRunner())
         print("fuzz property: live, seed 0x\(String(Self.seed, radix: 16)), 1200 ops")
-        let s = fuzzer.campaign(FuzzPlan(seed: Self.seed, maxSteps: 1200, length: 60, shrink: false))
+        // Global counters: no other live test may run meanwhile (plain `swift test` runs
+        // suites in parallel; ./run.sh test does not).
+        let s = Exclusive.run { fuzzer.campaign(FuzzPlan(seed: Self.seed, maxSteps: 1200, length: 60, shrink: false)) }
         for f in s.known {
             print("fuzz property: sequence \(f.sequence) shows the known kernel behaviour \(f.known!.id) (\(f.known!.writeUp))")
         }

@@ -105,6 +105,18 @@ import MlockModel
     #expect(p.pages(A, 2) == [plain, absent])
 }
 
+/// The same rule on a 6.7-profile kernel that has the stable backport (6.12.59 on), and
+/// not on one without it.
+@Test func theEOFRuleFollowsTheBackportFactOnThe67Profile() {
+    for backported in [true, false] {
+        var p = Proc(profile: .largeFolio, facts: VersionFacts(faultAroundMapsNoTableAtEOF: backported))
+        p.run(.createObject(slot: 0, kind: .file, pages: 1, filled: true))
+        p.run(mapObject(A, 2, slot: 0, shared: true))
+        #expect(p.run(read(A + P, 1)) == .fail(Err.EFAULT))
+        #expect(p.pages(A, 2) == [backported ? absent : plain, absent])
+    }
+}
+
 @Test func aReadBeyondEOFOfShmemMapsItsLastPageWithoutAPageTable() {
     var p = Proc(profile: .rmapLargeFolio)
     p.run(.createObject(slot: 0, kind: .memfd, pages: 1, filled: true))

@@ -37,7 +37,7 @@ struct LiveTests {
         #expect(r.smaps.contains { $0.path == "[stack]" })
     }
 
-    @Test func agentOpsAndErrors() throws {
+    @Test func agentOpsAndErrors() throws { try Exclusive.run {
         let cpu = try #require(try Kernel.affinity().last)
         let agent = try Agent(executable: try agentPath(), cpu: cpu, tmpdir: "/tmp")
         #expect(try agent.call(.ping).ret == Int64(agent.pid))
@@ -72,9 +72,9 @@ struct LiveTests {
         #expect(maps.filter { $0.start >= a && $0.start < a + (16 << 20) }.count == 5)
         #expect(agent.exit() == .exited(0))
         #expect(throws: AgentError.self) { try agent.call(.ping) }
-    }
+    } }
 
-    @Test func agentDeathIsReported() throws {
+    @Test func agentDeathIsReported() throws { try Exclusive.run {
         let agent = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp")
         _ = Glibc.kill(agent.pid, SIGKILL)
         do {
@@ -84,9 +84,9 @@ struct LiveTests {
             #expect(pid == agent.pid && status == .signaled(SIGKILL))
         }
         #expect(!agent.isRunning)
-    }
+    } }
 
-    @Test func agentRlimitAndCapabilities() throws {
+    @Test func agentRlimitAndCapabilities() throws { try Exclusive.run {
         let agent = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp")
         defer { agent.kill() }
         #expect(try agent.call(.setrlimit, 8 /* RLIMIT_MEMLOCK */, 64 * 1024, 64 * 1024).ret == 0)
@@ -101,7 +101,7 @@ struct LiveTests {
         #expect(try agent.call(.mlock, arena, 16 * pg).ret == 0)
         #expect(try agent.call(.mlock, arena, 17 * pg).errno == Errno.ENOMEM.rawValue)
         #expect(try agent.call(.dropCap, 64).errno == Errno.EINVAL.rawValue)
-    }
+    } }
 
     @Test(.enabled(if: Kernel.isRoot, "settle folds vmstat only as root (stat_refresh)"))
     func settleDrainsAndFolds() throws { try Exclusive.run {
@@ -266,15 +266,15 @@ struct LiveTests {
     }
 
     @Test(.enabled(if: Kernel.isRoot, "kpageflags needs root"))
-    func pageFlagsOfOwnMemoryAreFast() throws {
+    func pageFlagsOfOwnMemoryAreFast() throws { try Exclusive.run {
         let b = try PageFlagsReader.benchmark(pages: 16384, repetitions: 2)
         #expect(b.summary.present == 16384)
         #expect(b.best.totalNanoseconds < 500_000_000, "\(b)")
-    }
+    } }
 
     /// selfcheck's simulated bugs: the filter is in force in the agent (the kernel says
     /// so), and the syscall lies as described: munlock returns 0 and VmLck stays.
-    @Test func agentUnderSimulatedBug() throws {
+    @Test func agentUnderSimulatedBug() throws { try Exclusive.run {
         #expect(Simulations.names.contains("munlock-noop") && Simulations.names.contains("control-filter"))
         #expect(throws: AgentError.self) {
             _ = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp", simulate: "no-such-bug")
@@ -290,5 +290,5 @@ struct LiveTests {
         let eagain = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp", simulate: "mlock-eagain")
         #expect(try eagain.call(.mmap, arena, pg, 3, mapPrivateAnon, noSlot, 0).ret == Int64(arena))
         #expect(try eagain.call(.mlock, arena, pg) == AgentReply(ret: -1, errno: Errno.EAGAIN.rawValue))
-    }
+    } }
 }

@@ -92,6 +92,20 @@ func theProbeTableNamesEachProfileByItsOwnFindings(_ p: KernelProfile) {
     #expect(!charges("6.1.0-56-amd64"))                               // no uname -v: 6.1.0
 }
 
+// "mm/memory: do not populate page table entries beyond i_size": mainline 6.18, stable
+// 6.12.59 (Debian 6.12.117 changelog), not in Debian 6.1.192's.
+@Test func faultAroundAtEOFFollowsTheStableBoundaries() {
+    func has(_ release: String, _ version: String = "") -> Bool {
+        Profiles.versionFacts(release: release, version: version).0.faultAroundMapsNoTableAtEOF
+    }
+    #expect(!has("6.12.58"))
+    #expect(has("6.12.59"))
+    #expect(has("6.12.100+deb12-amd64"))
+    #expect(has("6.18.44-fc-v782"))
+    #expect(!has("6.1.0-56-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"))
+    #expect(!has("6.11.5"))
+}
+
 @Test func debianABINamesTakeTheUpstreamVersionFromUnameV() {
     #expect(Profiles.fullVersion(release: "6.1.0-56-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)")! == (6, 1, 192))
     #expect(Profiles.fullVersion(release: "6.12.117+deb12-amd64", version: "#1 SMP Debian 6.12.117-1~deb12u1")! == (6, 12, 117))
