@@ -176,16 +176,8 @@ static void close_proc(struct proc *p) {
 
 // Released its mm: gone, or a zombie (as Agent.waitEnded polls it).
 static int ended(pid_t pid) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 1;
-    buf[n] = 0;
-    char *paren = strrchr(buf, ')');
-    return !paren || paren[1] == 0 || paren[2] == 'Z' || paren[2] == 'X';
+    char state = ls_process_state(pid);
+    return state == 0 || state == 'Z' || state == 'X';
 }
 
 // LS_FORK_SERVE as Agent.forkServing does it: our own ends of the child's pipes opened

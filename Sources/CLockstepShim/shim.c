@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -100,4 +102,17 @@ int ls_swapon(const char *path, int flags) {
 int ls_swapoff(const char *path) {
     int r = (int)syscall(SYS_swapoff, path);
     return r < 0 ? -errno : r;
+}
+
+char ls_process_state(pid_t pid) {
+    char path[32], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) return 0;
+    buf[got] = 0;
+    char *close_paren = strrchr(buf, ')');   // comm may hold anything but ends at the last ')'
+    return close_paren != NULL && close_paren[1] == ' ' ? close_paren[2] : 0;
 }

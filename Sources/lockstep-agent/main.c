@@ -330,22 +330,7 @@ static void warm_libcap(void) {
 // ---- fork ----
 
 // Whether process `pid` sleeps interruptibly (state S in /proc/<pid>/stat).
-static int sleeping(pid_t pid) {
-    char path[64] = "/proc/", digits[24], buf[512];
-    int n = 0;
-    for (long v = pid; v > 0 && n < 20; v /= 10) digits[n++] = (char)('0' + v % 10);
-    size_t len = strlen(path);
-    while (n > 0) path[len++] = digits[--n];
-    memcpy(path + len, "/stat", 6);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t got = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (got <= 0) return 0;
-    buf[got] = 0;
-    char *close_paren = strrchr(buf, ')');   // comm may hold anything but ends at the last ')'
-    return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'S';
-}
+static int sleeping(pid_t pid) { return ls_process_state(pid) == 'S'; }
 
 // The parent of a fork: it keeps its address space and locks as they are and does
 // nothing more. Its stdout is closed (a dead child must end the runner's read); it

@@ -28,6 +28,9 @@ int ls_memfd_secret(unsigned int flags);
 // swapon(2) / swapoff(2) of a block device; return 0 or -errno.
 int ls_swapon(const char *path, int flags);
 int ls_swapoff(const char *path);
+// The state letter of /proc/<pid>/stat (R, S, D, Z, X...), or 0 when there is no such
+// process (or it cannot be read).
+char ls_process_state(pid_t pid);
 // Pins the calling thread (pid 0) or process pid to one CPU; returns 0 or -errno.
 int ls_pin_to_cpu(pid_t pid, int cpu);
 // Affinity of the calling thread (pid 0) or pid as a bitmask of `words` 64-bit words

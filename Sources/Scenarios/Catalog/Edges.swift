@@ -11,6 +11,22 @@ enum Edges {
         Scenario("edge." + id, summary, covers: covers, requires: requires, build)
     }
 
+    /// Three pages of a one-page file across a PMD boundary, read, then moved with
+    /// MREMAP_DONTUNMAP to the same offset in another block (or one page further), and a
+    /// read beyond EOF at the source: whether the source block kept its page table shows.
+    static func realignScenario(_ id: String, offByOne: Bool, _ summary: String) -> Scenario {
+        edge("mremap-table." + id, summary, requires: [.pageLayer]) { b in
+            let m = b.region(pages: 513)
+            let dst = b.region(pages: 514)
+            b.createObject(0, .file, pages: 1, filled: true)
+            b.mapObject(m.sub(510, 3), slot: 0, shared: true, "3 pages across the PMD boundary")
+            b.read(m.sub(510, 1), "page 0 mapped: a page table in m's first block")
+            b.mremap(m.sub(510, 3), newPages: 3, flags: UAPI.MREMAP_DONTUNMAP, to: dst.sub(offByOne ? 511 : 510, 3),
+                     offByOne ? "one page further in the block" : "same offset in the block")
+            b.touch(addr: m.page(511), length: pageSize, write: false, "beyond EOF at the source")
+        }
+    }
+
     // MARK: unaligned start and length
 
     static let unaligned: [Scenario] = [
@@ -661,28 +677,10 @@ enum Edges {
             b.expectFolios(m)
             b.touch(dst.sub(1, 1), "under the moved table: a small page")
         },
-        edge("mremap-table.realign-takes-the-first-table",
-             "6.7 on: a move that starts its VMA, reaches the next PMD boundary and keeps its offset in the block is realigned down (try_realign_addr), so the first block's table moves whole; the MREMAP_DONTUNMAP source is left without one and on 6.18 a read beyond EOF there maps nothing",
-             requires: [.pageLayer]) { b in
-            let m = b.region(pages: 513)
-            let dst = b.region(pages: 513)
-            b.createObject(0, .file, pages: 1, filled: true)
-            b.mapObject(m.sub(510, 3), slot: 0, shared: true, "3 pages across the PMD boundary")
-            b.read(m.sub(510, 1), "page 0 mapped: a page table in m's first block")
-            b.mremap(m.sub(510, 3), newPages: 3, flags: UAPI.MREMAP_DONTUNMAP, to: dst.sub(510, 3), "same offset in the block")
-            b.touch(addr: m.page(511), length: pageSize, write: false, "beyond EOF at the source")
-        },
-        edge("mremap-table.no-realign-keeps-the-first-table",
-             "the same move one page off (offsets in the block differ): no realignment, the source block keeps its table, and a read beyond EOF at the source faults around under it and maps the file's last page",
-             requires: [.pageLayer]) { b in
-            let m = b.region(pages: 513)
-            let dst = b.region(pages: 514)
-            b.createObject(0, .file, pages: 1, filled: true)
-            b.mapObject(m.sub(510, 3), slot: 0, shared: true, "3 pages across the PMD boundary")
-            b.read(m.sub(510, 1), "page 0 mapped: a page table in m's first block")
-            b.mremap(m.sub(510, 3), newPages: 3, flags: UAPI.MREMAP_DONTUNMAP, to: dst.sub(511, 3), "one page further in the block")
-            b.touch(addr: m.page(511), length: pageSize, write: false, "beyond EOF at the source")
-        },
+        realignScenario("realign-takes-the-first-table", offByOne: false,
+             "6.7 on: a move that starts its VMA, reaches the next PMD boundary and keeps its offset in the block is realigned down (try_realign_addr), so the first block's table moves whole; the MREMAP_DONTUNMAP source is left without one and on 6.18 (and 6.12.59 on) a read beyond EOF there maps nothing"),
+        realignScenario("no-realign-keeps-the-first-table", offByOne: true,
+             "the same move one page off (offsets in the block differ): no realignment, the source block keeps its table, and a read beyond EOF at the source faults around under it and maps the file's last page"),
     ]
 
     // MARK: MAP_LOCKED and MAP_POPULATE
