@@ -184,6 +184,8 @@ extension Lockstep {
 
         @Argument(help: ArgumentHelp("A case saved by fuzz.", valueName: "file")) var file: String
         @Flag(help: "Ignore the planted rules recorded in the case (run against the correct model).") var correctModel = false
+        @Option(help: ArgumentHelp("Also write the case as a standalone C program (cc; exits 1 on the divergence) to this path.", valueName: "file.c"))
+        var emitC: String?
 
         func run() throws {
             var options = local.merged(over: parent.global)
@@ -204,6 +206,17 @@ extension Lockstep {
             let scenario = c.scenario(id: "replay." + String(base))
             let lock = try Suite.takeLock(options)
             defer { lock.release() }
+            if let path = emitC {
+                // The expectations come from the model of an agent as it starts here (its
+                // limits and capabilities), as the fuzzer's own C programs do.
+                guard case .success(let runner) = Suite.makeRunner(options) else {
+                    throw UsageError(message: "cannot start the live runner to write \(path)")
+                }
+                let fuzzer = Fuzzer(runner: runner)
+                _ = fuzzer.sequence(seed: 0, length: 0)
+                try Records.writeFile(Array(CReproducer.source(c, model: fuzzer.reproducerModel).utf8), to: path)
+                Out.line("replay: wrote \(path) (cc -o repro \(path) && ./repro)")
+            }
             let outcome = Suite.run([scenario], options: options, command: CommandLine.arguments)
             if outcome.exitCode != .pass { throw ExitCode(outcome.exitCode.rawValue) }
         }

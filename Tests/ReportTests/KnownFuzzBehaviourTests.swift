@@ -47,8 +47,35 @@ struct KnownFuzzBehaviourTests {
         #expect(Self.classify(Self.fixedGrow, wrong) == nil)
     }
 
+    /// The 30-minute run's other shapes: a COW then a fault-around in one write; one folio
+    /// mapped at two addresses (2 pages, counters -1); a list cut short.
+    @Test func theLostMlockOfOtherOpsAndShapes() {
+        #expect(Self.classify(Self.touch, Self.lostMlock) == "lost-mlock")
+        let twoAddresses = [Self.div("pages", "A+0x432000 M A+0x80d000 M", "A+0x432000 p A+0x80d000 p"),
+                            Self.div("Mlocked", "-1", "-2"), Self.div("Unevictable", "-1", "-2"),
+                            Self.div("unevictable_pgs_mlocked", "+1", "+0"), Self.div("unevictable_pgs_culled", "+1", "+0")]
+        #expect(Self.classify(Self.fixedGrow, twoAddresses) == "lost-mlock")
+        let cut = [Self.div("pages", "A+0xc36000 M A+0xc39000 M (+8 more)", "A+0xc36000 p A+0xc39000 p (+8 more)"),
+                   Self.div("Mlocked", "-1", "-11"), Self.div("Unevictable", "-1", "-11"),
+                   Self.div("unevictable_pgs_mlocked", "+11", "+1"), Self.div("unevictable_pgs_culled", "+11", "+1")]
+        #expect(Self.classify(Self.fixedGrow, cut) == "lost-mlock")
+        var tooMany = cut
+        tooMany[1] = Self.div("Mlocked", "-1", "-12")
+        tooMany[2] = Self.div("Unevictable", "-1", "-12")
+        tooMany[3] = Self.div("unevictable_pgs_mlocked", "+11", "+0")
+        tooMany[4] = Self.div("unevictable_pgs_culled", "+11", "+0")
+        #expect(Self.classify(Self.fixedGrow, tooMany) == nil)      // 11 short, 10 pages shown
+    }
+
+    @Test func eventsOfAnMlockBatchFilledBeforeLruAdd() {
+        let batch = [Self.div("unevictable_pgs_culled", "+22", "+13"), Self.div("unevictable_pgs_rescued", "+9", "+0")]
+        #expect(Self.classify(Self.touch, batch) == "mlock-batch-full-before-lru-add")
+        #expect(Self.classify(Self.touch, [batch[0]]) == nil)
+        #expect(Self.classify(Self.touch, [batch[0], Self.div("unevictable_pgs_rescued", "+9", "+1")]) == nil)
+        #expect(Self.classify(Self.touch, batch + [Self.div("Unevictable", "+4", "+3")]) == nil)
+    }
+
     @Test func anythingMoreOrElseIsUnexplained() {
-        #expect(Self.classify(Self.touch, Self.lostMlock) == nil)                  // not an MREMAP_FIXED
         #expect(Self.classify(Self.fixedGrow, Self.lostMlock + [Self.div("VmLck", "20 kB", "16 kB")]) == nil)
         #expect(Self.classify(Self.fixedGrow, Array(Self.lostMlock.dropLast())) == nil)   // culled agrees
         var mOnly = Self.lostMlock

@@ -27,23 +27,26 @@ public struct KnownFuzzBehaviour: Sendable {
         all.first { $0.applies(to: release) && $0.matches(op, divergences) }
     }
 
-    public static let all: [KnownFuzzBehaviour] = [lostMlock, coalescedEvents, dontunmapLeak]
+    public static let all: [KnownFuzzBehaviour] = [lostMlock, coalescedEvents, batchBoundaryEvents, dontunmapLeak]
 
-    /// The munlock of a folio unmapped from a locked target and the mlock of the same folio
-    /// mapped again by MREMAP_FIXED's locked growth meet in one per-CPU mlock batch: n pages
-    /// stay mapped in the VM_LOCKED VMA without PG_mlocked ("p" where "M"), Mlocked and
-    /// Unevictable -n, no mlocked or culled event for them. Nothing else may differ.
+    /// The munlock of a folio unmapped from a locked VMA and the mlock of the same folio
+    /// mapped again in a locked VMA meet in one per-CPU mlock batch: MREMAP_FIXED's locked
+    /// growth over a locked target, or a write that copies a file page away (COW) and
+    /// a fault-around that maps it again, within one op. The pages stay mapped in the
+    /// VM_LOCKED VMA without PG_mlocked ("p" where "M"); Mlocked, Unevictable and the
+    /// mlocked and culled events are each short by the same k, with 1 <= k <= the pages
+    /// shown (one folio may be mapped at several of them). Nothing else may differ.
     public static let lostMlock = KnownFuzzBehaviour(
-        id: "lost-mlock", writeUp: "docs/fuzz/lost-mlock-mremap-fixed-over-locked-target.json", since: nil) { op, ds in
-        guard case let .mremap(_, _, _, flags, _) = op, flags & UAPI.MREMAP_FIXED != 0 else { return false }
-        var pages = Set<String>()
+        id: "lost-mlock", writeUp: "docs/fuzz/lost-mlock-mremap-fixed-over-locked-target.json", since: nil) { _, ds in
+        var pages = 0
         var deltas: [String: Int64] = [:]
         for d in ds {
             let name = StepComparison.base(d.observable)
             if name == "pages" || (name.hasPrefix("p") && name.hasSuffix(".pages")) {
-                guard let e = pageGlyphs(d.expected), let o = pageGlyphs(d.observed),
-                      e.map(\.0) == o.map(\.0), e.allSatisfy({ $0.1 == "M" }), o.allSatisfy({ $0.1 == "p" }) else { return false }
-                pages.formUnion(e.map(\.0))
+                guard let e = pageGlyphs(d.expected), let o = pageGlyphs(d.observed), e.more == o.more,
+                      e.pages.map(\.0) == o.pages.map(\.0), e.pages.allSatisfy({ $0.1 == "M" }),
+                      o.pages.allSatisfy({ $0.1 == "p" }) else { return false }
+                pages = max(pages, e.pages.count + e.more)
             } else if ["Mlocked", "Unevictable", "unevictable_pgs_mlocked", "unevictable_pgs_culled"].contains(name) {
                 guard let delta = difference(d) else { return false }
                 if let seen = deltas[name], seen != delta { return false }
@@ -52,8 +55,8 @@ public struct KnownFuzzBehaviour: Sendable {
                 return false
             }
         }
-        let n = Int64(pages.count)
-        return n > 0 && deltas.count == 4 && deltas.values.allSatisfy { $0 == -n }
+        guard pages > 0, deltas.count == 4, let k = deltas.values.first, k < 0, -k <= Int64(pages) else { return false }
+        return deltas.values.allSatisfy { $0 == k }
     }
 
     /// A folio munlocked and mlocked again within one per-CPU batch (mapped, copied away
@@ -74,6 +77,26 @@ public struct KnownFuzzBehaviour: Sendable {
         return deltas.values.allSatisfy { $0 == k }
     }
 
+    /// The mlock batch fills within one op (31 folios, 15 before 6.9) while page-cache
+    /// folios the op read in still wait in the per-CPU lru_add batch, off the LRU: their
+    /// mlock is not applied (__mlock_folio: nothing to do off the LRU) and their munlock
+    /// clears PG_mlocked there (munlocked, but no rescue); lru_add then finds them
+    /// evictable (no cull). Only the culled and rescued events differ, each short by the
+    /// same k; pages, Mlocked and the other events agree.
+    public static let batchBoundaryEvents = KnownFuzzBehaviour(
+        id: "mlock-batch-full-before-lru-add", writeUp: "docs/fuzz/mlock-batch-full-while-page-cache-waits-for-lru.json",
+        since: nil) { _, ds in
+        var deltas: [String: Int64] = [:]
+        for d in ds {
+            let name = StepComparison.base(d.observable)
+            guard name == "unevictable_pgs_culled" || name == "unevictable_pgs_rescued", let delta = difference(d) else { return false }
+            if let seen = deltas[name], seen != delta { return false }
+            deltas[name] = delta
+        }
+        guard deltas.count == 2, let k = deltas.values.first, k < 0 else { return false }
+        return deltas.values.allSatisfy { $0 == k }
+    }
+
     /// 6.16 on, mremap(MREMAP_DONTUNMAP) of a VM_LOCKED range counts it twice in locked_vm
     /// (the catalog's edge.mremap-locked.dontunmap): only VmLck differs, up by at most the
     /// moved length.
@@ -87,11 +110,17 @@ public struct KnownFuzzBehaviour: Sendable {
         }
     }
 
-    /// "A+0x437000 M A+0x438000 p" -> [(address, glyph)]; nil when it is cut short ("(+n more)").
-    static func pageGlyphs(_ s: String) -> [(String, String)]? {
-        let t = s.split(separator: " ").map(String.init)
-        guard !t.isEmpty, t.count % 2 == 0, !s.contains("more") else { return nil }
-        return stride(from: 0, to: t.count, by: 2).map { (t[$0], t[$0 + 1]) }
+    /// "A+0x437000 M A+0x438000 p (+2 more)" -> the (address, glyph) pairs shown and how
+    /// many more pages differ.
+    static func pageGlyphs(_ s: String) -> (pages: [(String, String)], more: Int)? {
+        var t = s.split(separator: " ").map(String.init)
+        var more = 0
+        if t.count >= 2, t[t.count - 1] == "more)", t[t.count - 2].hasPrefix("(+"), let m = Int(t[t.count - 2].dropFirst(2)) {
+            more = m
+            t.removeLast(2)
+        }
+        guard !t.isEmpty, t.count % 2 == 0 else { return nil }
+        return (stride(from: 0, to: t.count, by: 2).map { (t[$0], t[$0 + 1]) }, more)
     }
 
     /// Observed minus expected of a counter delta ("+8" against "+7": -1).
