@@ -5,7 +5,13 @@
 // lru_add_drain_cpu -> mlock_drain_local). For order-0 folios this gives the exact
 // PG_mlocked / PG_unevictable / mlock_count and event totals when each step starts
 // with drained batches. It does not model counts lost to isolation races (compaction,
-// migration, reclaim): "mlock_count has to be presumed lost" there.
+// migration, reclaim): "mlock_count has to be presumed lost" there. Nor where the batches
+// are cut within one op: an mlock batch applied while new folios still wait in the lru_add
+// batch loses their counts (__mlock_folio() does nothing off the LRU, and lru_add() sets
+// mlock_count 0 on purpose, "underestimate, let page reclaim fix it"), so a folio locked
+// through two VMAs in one populate may be munlocked by the first unlock. The fuzzer met
+// this and the other batch-cut effects; they are written up (docs/fuzz/, README "Fuzzing")
+// and recognised as known kernel behaviours, not predicted.
 //
 // ASSUMPTIONS (true for lockstep's agent on the lab VM, worth checking elsewhere):
 // - One scenario process, no fork: every folio's mapcount is its number of PTEs here,

@@ -143,6 +143,15 @@ public final class Fuzzer {
         return d
     }
 
+    /// Whether `ops` diverge with `signature` again on each of two more runs (a behaviour
+    /// that another actor on the machine causes does not).
+    func reproduces(_ ops: [Op], _ signature: FuzzSignature) throws -> Bool {
+        for _ in 0..<2 {
+            guard let again = try check(ops), again.signature == signature else { return false }
+        }
+        return true
+    }
+
     /// Shrinks a diverging sequence: drops chunks of ops, then simplifies each op
     /// (shorter lengths, offsets nearer the slot, fewer flags), keeping only changes
     /// after which the sequence still diverges with the same signature. `budget` bounds
@@ -330,8 +339,11 @@ extension Fuzzer {
                     s.steps += d.step + 1
                     let (confirmed, _) = try confirm(ops, d)
                     if let d = confirmed {
-                        let known = plan.strict ? nil
+                        var known = plan.strict ? nil
                             : KnownFuzzBehaviour.classify(ops[d.step], d.divergences, release: runner.environment.kernelRelease)
+                        if let k = known, k.onlyIfNotReproduced, try reproduces(Array(ops.prefix(d.step + 1)), d.signature) {
+                            known = nil
+                        }
                         var finding = FuzzFinding(sequence: k, sequenceSeed: seqSeed, ops: Array(ops.prefix(d.step + 1)),
                                                   divergence: d, shrunk: Array(ops.prefix(d.step + 1)), shrunkDivergence: d,
                                                   first: known == nil && seen.insert(d.signature).inserted, known: known)
