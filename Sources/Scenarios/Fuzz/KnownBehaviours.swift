@@ -43,25 +43,8 @@ public struct KnownFuzzBehaviour: Sendable {
     /// shown (one folio may be mapped at several of them). Nothing else may differ.
     public static let lostMlock = KnownFuzzBehaviour(
         id: "lost-mlock", writeUp: "docs/fuzz/lost-mlock-mremap-fixed-over-locked-target.json", since: nil) { _, ds in
-        var pages = 0
-        var deltas: [String: Int64] = [:]
-        for d in ds {
-            let name = StepComparison.base(d.observable)
-            if name == "pages" || (name.hasPrefix("p") && name.hasSuffix(".pages")) {
-                guard let e = pageGlyphs(d.expected), let o = pageGlyphs(d.observed), e.more == o.more,
-                      e.pages.map(\.0) == o.pages.map(\.0), e.pages.allSatisfy({ $0.1 == "M" }),
-                      o.pages.allSatisfy({ $0.1 == "p" }) else { return false }
-                pages = max(pages, e.pages.count + e.more)
-            } else if ["Mlocked", "Unevictable", "unevictable_pgs_mlocked", "unevictable_pgs_culled"].contains(name) {
-                guard let delta = difference(d) else { return false }
-                if let seen = deltas[name], seen != delta { return false }
-                deltas[name] = delta
-            } else {
-                return false
-            }
-        }
-        guard pages > 0, deltas.count == 4, let k = deltas.values.first, k < 0, -k <= Int64(pages) else { return false }
-        return deltas.values.allSatisfy { $0 == k }
+        lockedPagesLeftUnlocked(ds, counters: ["Mlocked": 1, "Unevictable": 1, "unevictable_pgs_mlocked": 1,
+                                               "unevictable_pgs_culled": 1])
     }
 
     /// A folio munlocked and mlocked again within one per-CPU batch (mapped, copied away
@@ -117,83 +100,86 @@ public struct KnownFuzzBehaviour: Sendable {
         case .munlock, .munlockall, .munmap, .mremap, .exit: break
         default: return false
         }
-        var pages = 0
-        var deltas: [String: Int64] = [:]
-        for d in ds {
-            let name = StepComparison.base(d.observable)
-            if name == "pages" || (name.hasPrefix("p") && name.hasSuffix(".pages")) {
-                guard let e = pageGlyphs(d.expected), let o = pageGlyphs(d.observed), e.more == o.more,
-                      e.pages.map(\.0) == o.pages.map(\.0), e.pages.allSatisfy({ $0.1 == "M" }),
-                      o.pages.allSatisfy({ $0.1 == "p" }) else { return false }
-                pages = max(pages, e.pages.count + e.more)
-            } else if ["Mlocked", "Unevictable", "unevictable_pgs_munlocked", "unevictable_pgs_rescued"].contains(name) {
-                guard var delta = difference(d) else { return false }
-                if name.hasPrefix("unevictable_pgs") { delta = -delta }   // the events are over, the sizes short
-                if let seen = deltas[name], seen != delta { return false }
-                deltas[name] = delta
-            } else {
-                return false
-            }
-        }
-        guard pages > 0, deltas.count == 4, let k = deltas.values.first, k < 0, -k <= Int64(pages) else { return false }
-        return deltas.values.allSatisfy { $0 == k }
+        // The events are over by k where the sizes are short by k.
+        return lockedPagesLeftUnlocked(ds, counters: ["Mlocked": 1, "Unevictable": 1, "unevictable_pgs_munlocked": -1,
+                                                      "unevictable_pgs_rescued": -1])
     }
 
     /// Fault-around maps only the page-cache folios it can lock at that moment
     /// (next_uptodate_folio() skips a locked one): writeback of the file started by anyone
-    /// (sync, the flusher) leaves pages of the window unmapped. At a touch, pages "." where
-    /// "p" (unlocked VMAs: a locked one faults every page) and smaps Rss short by exactly
-    /// 4 kB a page, Locked unchanged; nothing else. Taken for it only when the same ops run
-    /// again do not diverge so (onlyIfNotReproduced).
+    /// (sync, the flusher) leaves pages of the window unmapped. At a touch: pages "." where
+    /// "p", or where "M" in a VMA locked on fault (nothing populates the skipped page
+    /// there); each process's smaps Rss short by exactly 4 kB a page and Locked by 4 kB a
+    /// locked page; Mlocked, Unevictable and the mlocked and culled events short by the
+    /// locked pages; nothing else. Taken for it only when the same ops run twice more do not
+    /// diverge so (onlyIfNotReproduced).
     public static let faultAroundSkipsBusyFolio: KnownFuzzBehaviour = {
         var b = KnownFuzzBehaviour(
             id: "fault-around-skips-folio-under-writeback",
             writeUp: "docs/fuzz/fault-around-skips-folio-under-writeback.json", since: nil) { op, ds in
             guard case .touch = op else { return false }
-            var pages: [String: Int] = [:]
-            var rssShort: [String: Int] = [:]
+            let lockCounters: Set<String> = ["Mlocked", "Unevictable", "unevictable_pgs_mlocked", "unevictable_pgs_culled"]
+            var pages: [String: (all: Int, locked: Int)] = [:]
+            var short: [String: (rss: Int, locked: Int)] = [:]
+            var counters: [String: Int64] = [:]
             for d in ds {
                 let name = StepComparison.base(d.observable)
-                let process = name.split(separator: ".").first.map { $0.hasPrefix("p") && $0.dropFirst().allSatisfy(\.isNumber) ? String($0) : "" } ?? ""
+                if lockCounters.contains(name) {
+                    guard let delta = difference(d) else { return false }
+                    counters[name] = delta
+                    continue
+                }
+                let head = name.split(separator: ".").first ?? ""
+                let process = head.hasPrefix("p") && head.count > 1 && head.dropFirst().allSatisfy(\.isNumber) ? String(head) : ""
                 let what = process.isEmpty ? name : String(name.dropFirst(process.count + 1))
                 if what == "pages" || what == "pages.mapped" {
-                    guard let e = pageGlyphs(d.expected), let o = pageGlyphs(d.observed), e.more == o.more,
-                          e.pages.map(\.0) == o.pages.map(\.0), e.pages.allSatisfy({ $0.1 == "p" }),
+                    guard let e = pageGlyphs(d.expected), let o = pageGlyphs(d.observed), e.more == 0, o.more == 0,
+                          e.pages.map(\.0) == o.pages.map(\.0),
+                          e.pages.allSatisfy({ $0.1 == "p" || (what == "pages" && $0.1 == "M") }),
                           o.pages.allSatisfy({ $0.1 == "." }) else { return false }
-                    let n = e.pages.count + e.more
-                    if let seen = pages[process], seen != n { return false }
-                    pages[process] = n
+                    if what == "pages" {
+                        let n = (all: e.pages.count, locked: e.pages.filter { $0.1 == "M" }.count)
+                        if let seen = pages[process], seen != n { return false }
+                        pages[process] = n
+                    } else if let seen = pages[process], seen.all != e.pages.count {
+                        return false
+                    }
                 } else if what == "smaps" {
-                    guard let short = rssShortfallKB(d.expected, d.observed) else { return false }
-                    if let seen = rssShort[process], seen != short { return false }
-                    rssShort[process] = short
+                    guard let s = smapsShortfallKB(d.expected, d.observed) else { return false }
+                    if let seen = short[process], seen != s { return false }
+                    short[process] = s
                 } else {
                     return false
                 }
             }
-            guard !pages.isEmpty else { return false }
-            return pages.allSatisfy { process, n in n > 0 && rssShort[process] == 4 * n }
-                && rssShort.keys.allSatisfy { pages[$0] != nil }
+            let locked = pages.values.reduce(0) { $0 + $1.locked }
+            guard !pages.isEmpty, pages.allSatisfy({ process, n in
+                      n.all > 0 && short[process].map { $0.rss == 4 * n.all && $0.locked == 4 * n.locked } == true
+                  }), short.keys.allSatisfy({ pages[$0] != nil }) else { return false }
+            return locked == 0 ? counters.isEmpty
+                : counters.count == lockCounters.count && counters.values.allSatisfy { $0 == -Int64(locked) }
         }
         b.onlyIfNotReproduced = true
         return b
     }()
 
     /// "Rss=36 Locked=0, Rss=28 Locked=28" against the observed list: the kB by which the
-    /// observed Rss falls short in total, when the VMAs are the same, only Rss differs and
-    /// never upwards; nil otherwise.
-    static func rssShortfallKB(_ expected: String, _ observed: String) -> Int? {
+    /// observed Rss and Locked fall short in total, when the VMAs are the same, nothing
+    /// else differs and nothing grows; nil otherwise, or when nothing falls short.
+    static func smapsShortfallKB(_ expected: String, _ observed: String) -> (rss: Int, locked: Int)? {
         func entries(_ s: String) -> [[Substring]] { s.split(separator: ",").map { $0.split(separator: " ") } }
+        func value(_ field: Substring, _ key: String) -> Int? { field.hasPrefix(key) ? Int(field.dropFirst(key.count)) : nil }
         let e = entries(expected), o = entries(observed)
         guard e.count == o.count else { return nil }
-        var total = 0
+        var rss = 0, locked = 0
         for (fa, fb) in zip(e, o) {
-            guard fa.count == fb.count, let ra = fa.first, let rb = fb.first, ra.hasPrefix("Rss="), rb.hasPrefix("Rss="),
-                  Array(fa.dropFirst()) == Array(fb.dropFirst()),
-                  let x = Int(ra.dropFirst(4)), let y = Int(rb.dropFirst(4)), y <= x else { return nil }
-            total += x - y
+            guard fa.count == fb.count, fa.count >= 2, Array(fa.dropFirst(2)) == Array(fb.dropFirst(2)),
+                  let ra = value(fa[0], "Rss="), let rb = value(fb[0], "Rss="),
+                  let la = value(fa[1], "Locked="), let lb = value(fb[1], "Locked="), rb <= ra, lb <= la else { return nil }
+            rss += ra - rb
+            locked += la - lb
         }
-        return total > 0 ? total : nil
+        return rss > 0 ? (rss, locked) : nil
     }
 
     /// 6.16 on, mremap(MREMAP_DONTUNMAP) of a VM_LOCKED range counts it twice in locked_vm
@@ -207,6 +193,31 @@ public struct KnownFuzzBehaviour: Sendable {
                   let e = kB(d.expected), let o = kB(d.observed) else { return false }
             return o > e && (o - e) * 1024 <= oldLength
         }
+    }
+
+    /// Pages "p" where "M" and each of `counters` off by the same k (1 <= k <= the pages
+    /// shown), short where its sign is 1 and over where it is -1; nothing else differing.
+    static func lockedPagesLeftUnlocked(_ ds: [Divergence], counters: [String: Int64]) -> Bool {
+        var pages = 0
+        var deltas: [String: Int64] = [:]
+        for d in ds {
+            let name = StepComparison.base(d.observable)
+            if name == "pages" || (name.hasPrefix("p") && name.hasSuffix(".pages")) {
+                guard let e = pageGlyphs(d.expected), let o = pageGlyphs(d.observed), e.more == o.more,
+                      e.pages.map(\.0) == o.pages.map(\.0), e.pages.allSatisfy({ $0.1 == "M" }),
+                      o.pages.allSatisfy({ $0.1 == "p" }) else { return false }
+                pages = max(pages, e.pages.count + e.more)
+            } else if let sign = counters[name], let delta = difference(d) {
+                if let seen = deltas[name], seen != sign * delta { return false }
+                deltas[name] = sign * delta
+            } else {
+                return false
+            }
+        }
+        guard pages > 0, deltas.count == counters.count, let k = deltas.values.first, k < 0, -k <= Int64(pages) else {
+            return false
+        }
+        return deltas.values.allSatisfy { $0 == k }
     }
 
     /// "A+0x437000 M A+0x438000 p (+2 more)" -> the (address, glyph) pairs shown and how
