@@ -19,6 +19,30 @@ public enum MigrationActivity {
 
     /// The sum, or nil when /proc/vmstat has none of the fields (no CONFIG_MIGRATION).
     public static func read() -> UInt64? {
+        var sum = VmstatSum.read(fields)
+        if let text = try? readTextFile(khugepagedCollapsed),
+           let n = UInt64(text.filter(\.isNumber)) {
+            sum = (sum ?? 0) &+ n
+        }
+        return sum
+    }
+
+    static let khugepagedCollapsed = "/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed"
+}
+
+/// Pages written back on the machine so far (/proc/vmstat nr_written). A regular file's
+/// dirty pages are written back by whoever syncs (sync(), the flusher, another process's
+/// fsync of the filesystem's journal): its folios are then clean, so MADV_PAGEOUT drops
+/// them instead of keeping them with PG_reclaim, and while a folio is being written
+/// fault-around skips it. A run in which this moved without an op of its own writing
+/// back (msync MS_SYNC) was disturbed by someone else's writeback.
+public enum WritebackActivity {
+    public static func read() -> UInt64? { VmstatSum.read(["nr_written"]) }
+}
+
+/// The sum of some /proc/vmstat fields, or nil when it has none of them.
+enum VmstatSum {
+    static func read(_ fields: Set<Substring>) -> UInt64? {
         guard let text = try? readTextFile("/proc/vmstat") else { return nil }
         var sum: UInt64 = 0, seen = false
         for line in text.split(separator: "\n") {
@@ -27,13 +51,6 @@ public enum MigrationActivity {
             sum &+= n
             seen = true
         }
-        if let text = try? readTextFile(khugepagedCollapsed),
-           let n = UInt64(text.filter(\.isNumber)) {
-            sum &+= n
-            seen = true
-        }
         return seen ? sum : nil
     }
-
-    static let khugepagedCollapsed = "/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed"
 }

@@ -30,6 +30,9 @@ public struct FuzzDivergence: Sendable {
     public var pageMap: [String]
     /// Only global counters differ: another process may have moved them.
     public var onlyNoisy: Bool
+    /// Pages were written back on the machine during the run and no op of the run wrote
+    /// any back itself: someone else's writeback may have changed the files' pages.
+    public var writebackElsewhere = false
 }
 
 /// Runs op sequences on the live kernel and the model in lockstep (one fresh agent per
@@ -100,6 +103,7 @@ public final class Fuzzer {
     /// after that many ops.
     public func check(_ ops: [Op], progress: ((Int) -> Void)? = nil) throws -> FuzzDivergence? {
         beforeRun()
+        let writtenBefore = WritebackActivity.read()
         let session = try LockstepSession(runner: runner, scenario: Self.frame, keepChecks: false)
         agentStart = session.start
         defer {
@@ -111,32 +115,48 @@ public final class Fuzzer {
             if let pageMap = try session.step(Step(op)) {
                 let c = session.comparison
                 let first = c.divergences[0]
+                let ran = ops.prefix(session.index + 1)
+                let written = WritebackActivity.read().flatMap { after in writtenBefore.map { after != $0 } } ?? false
                 return FuzzDivergence(step: first.step, signature: FuzzSignature(op: op.kind, observable: first.observable),
-                                      divergences: c.divergences, pageMap: pageMap, onlyNoisy: c.onlyNoisyDiverged)
+                                      divergences: c.divergences, pageMap: pageMap, onlyNoisy: c.onlyNoisyDiverged,
+                                      writebackElsewhere: written && !ran.contains(where: Self.writesBack))
             }
             progress?(session.index)
         }
         return nil
     }
 
-    /// A divergence confirmed: global-counter-only divergences are run again (at most 4
-    /// times) and kept only when they reproduce identically; otherwise nil (noise).
+    /// A divergence confirmed: global-counter-only divergences, and divergences of a run
+    /// during which someone else wrote pages back, are run again (at most 3 more times).
+    /// A run again without the divergence makes it noise (nil); a global-counter one is
+    /// kept when it comes back identically, any other when it comes back without foreign
+    /// writeback. Runs disturbed by writeback again are no evidence either way; when every
+    /// one was, the divergence stands.
     public func confirm(_ ops: [Op], _ first: FuzzDivergence) throws -> (FuzzDivergence?, retries: Int) {
-        guard first.onlyNoisy else { return (first, 0) }
+        guard first.onlyNoisy || first.writebackElsewhere else { return (first, 0) }
         var previous = first
         for attempt in 1...3 {
             guard let again = try check(Array(ops.prefix(previous.step + 1))) else { return (nil, attempt) }
+            if again.writebackElsewhere { previous = again; continue }
             if !again.onlyNoisy { return (again, attempt) }
-            if again.divergences.map(\.description) == previous.divergences.map(\.description) { return (again, attempt) }
+            if !previous.writebackElsewhere, again.divergences.map(\.description) == previous.divergences.map(\.description) {
+                return (again, attempt)
+            }
             previous = again
         }
-        return (nil, 3)
+        return (previous.writebackElsewhere ? previous : nil, 3)
+    }
+
+    /// msync(MS_SYNC) writes back the dirty pages of a shared file mapping itself.
+    static func writesBack(_ op: Op) -> Bool {
+        if case let .msync(_, _, flags) = op { return flags & UAPI.MS_SYNC != 0 }
+        return false
     }
 
     /// Whether `ops` still diverge with `signature` (global-counter signatures must do
     /// so twice: a shrink step never rests on noise).
     func stillDiverges(_ ops: [Op], _ signature: FuzzSignature) throws -> FuzzDivergence? {
-        guard let d = try check(ops), d.signature == signature else { return nil }
+        guard let d = try check(ops), d.signature == signature, !d.writebackElsewhere else { return nil }
         if StepComparison.noisy.contains(signature.observable) {
             guard let again = try check(Array(ops.prefix(d.step + 1))), again.signature == signature else { return nil }
         }
