@@ -331,8 +331,13 @@ extension KernelModel {
         // but a read fault first maps what is cached around it: do_read_fault() calls
         // do_fault_around() before __do_fault() -> ->fault(), and filemap_map_pages()
         // clamps its window to the file's last page, not to the faulting one.
+        // A write fault in a private mapping goes to do_cow_fault(), which prepares the
+        // anon_vma (vmf_anon_prepare) before ->fault() finds the page beyond i_size: the
+        // VMA keeps that anon_vma, and with it refuses merges (found by the fuzzer: two
+        // pieces locked beyond EOF got two anon_vmas and stayed apart after munlockall).
         if ptes[addr] == nil && index >= obj.pages {
             if !write { faultAround(addr, vmaIndex: i, populate: populate) }
+            if write && !v.isShared { anonVmaPrepare(i) }
             return .sigbus
         }
         // A large shmem/page-cache folio found or allocated here, mapped whole.

@@ -262,3 +262,27 @@ import MlockModel
     p.run(madvise(A, 2, UAPI.MADV_PAGEOUT))
     #expect(p.pages(A, 2) == [plain, plain])                  // no swap; shared: not isolated
 }
+
+/// do_cow_fault() prepares the anon_vma before ->fault() finds the page beyond i_size
+/// (SIGBUS): mlock's populate of two pieces of a private mapping past EOF gives each its
+/// own anon_vma, so after munlockall the first merges with its unfaulted neighbours but
+/// not with the second (found by the fuzzer, 7 ops with a fork; the same without one).
+@Test func aWriteFaultBeyondEOFInAPrivateMappingStillPreparesTheAnonVma() {
+    // 6.16 on (.rmapLargeFolio), a range with an anon_vma merges into an unfaulted neighbour.
+    var p = Proc(profile: .rmapLargeFolio)
+    p.run(.createObject(slot: 0, kind: .memfd, pages: 1, filled: false))
+    p.run(mapObject(A, 4, slot: 0, shared: false))
+    p.run(mlock(A + P, 1))            // populate: a write fault past EOF, SIGBUS
+    p.run(mlock(A + 3 * P, 1))
+    #expect(p.run(.munlockall) == .ok)
+    #expect(p.vmas.map { [$0.start, $0.end] } == [[A, A + 3 * P], [A + 3 * P, A + 4 * P]])
+    #expect(p.vmas.allSatisfy { $0.rssKB == 0 })
+    // A read-only mapping faults for read (do_read_fault), prepares none: all merge back.
+    var q = Proc(profile: .rmapLargeFolio)
+    q.run(.createObject(slot: 0, kind: .memfd, pages: 1, filled: false))
+    q.run(mapObject(A, 4, slot: 0, shared: false, offset: 0, .read))
+    q.run(mlock(A + P, 1))
+    q.run(mlock(A + 3 * P, 1))
+    q.run(.munlockall)
+    #expect(q.vmas.map { [$0.start, $0.end] } == [[A, A + 4 * P]])
+}
