@@ -348,4 +348,15 @@ final class LockstepSession {
         foreignLockedBefore = foreignLocked
         return nil
     }
+
+    /// The model's VM_LOCKED ranges of every living process now, keyed as the
+    /// observables are prefixed ("" while there is one process, "pN." without the dot after).
+    func predictedLockedRanges() -> [String: [Range<UInt64>]] {
+        var out: [String: [Range<UInt64>]] = [:]
+        for p in 0..<model.processCount {
+            guard let v = model.view(result: .ok, process: p) else { continue }
+            out[model.processCount > 1 ? "p\(p)" : ""] = v.vmas.filter(\.locked).map { $0.start..<$0.end }
+        }
+        return out
+    }
 }

@@ -33,6 +33,9 @@ public struct FuzzDivergence: Sendable {
     /// Pages were written back on the machine during the run and no op of the run wrote
     /// any back itself: someone else's writeback may have changed the files' pages.
     public var writebackElsewhere = false
+    /// The VM_LOCKED ranges of each process as the model had them at that step, keyed by
+    /// the observables' process prefix ("" for the only process, "p1" ...).
+    public var lockedRanges: [String: [Range<UInt64>]] = [:]
 }
 
 /// Runs op sequences on the live kernel and the model in lockstep (one fresh agent per
@@ -119,7 +122,8 @@ public final class Fuzzer {
                 let written = WritebackActivity.read().flatMap { after in writtenBefore.map { after != $0 } } ?? false
                 return FuzzDivergence(step: first.step, signature: FuzzSignature(op: op.kind, observable: first.observable),
                                       divergences: c.divergences, pageMap: pageMap, onlyNoisy: c.onlyNoisyDiverged,
-                                      writebackElsewhere: written && !ran.contains(where: Self.writesBack))
+                                      writebackElsewhere: written && !ran.contains(where: Self.writesBack),
+                                      lockedRanges: session.predictedLockedRanges())
             }
             progress?(session.index)
         }
@@ -360,7 +364,8 @@ extension Fuzzer {
                     let (confirmed, _) = try confirm(ops, d)
                     if let d = confirmed {
                         var known = plan.strict ? nil
-                            : KnownFuzzBehaviour.classify(ops[d.step], d.divergences, release: runner.environment.kernelRelease)
+                            : KnownFuzzBehaviour.classify(ops[d.step], d.divergences, lockedRanges: d.lockedRanges,
+                                                          release: runner.environment.kernelRelease)
                         if let k = known, k.onlyIfNotReproduced, try reproduces(Array(ops.prefix(d.step + 1)), d.signature) {
                             known = nil
                         }

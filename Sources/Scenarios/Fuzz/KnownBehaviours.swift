@@ -17,7 +17,7 @@ public struct KnownFuzzBehaviour: Sendable {
     /// divergence for it only when running the same ops again does not give it again; one
     /// that reproduces is the kernel's own, and unexplained.
     public var onlyIfNotReproduced = false
-    var matches: @Sendable (Op, [Divergence]) -> Bool
+    var matches: @Sendable (Op, [Divergence], _ lockedRanges: [String: [Range<UInt64>]]?) -> Bool
 
     public func applies(to release: String) -> Bool {
         guard let since else { return true }
@@ -27,8 +27,11 @@ public struct KnownFuzzBehaviour: Sendable {
 
     /// The known behaviour that the divergences of one step (the first diverging step of
     /// a sequence, at `op`) show, if any.
-    public static func classify(_ op: Op, _ divergences: [Divergence], release: String) -> KnownFuzzBehaviour? {
-        all.first { $0.applies(to: release) && $0.matches(op, divergences) }
+    /// `lockedRanges`: the model's VM_LOCKED ranges per process at that step, when known;
+    /// a matcher that needs them takes nothing without them.
+    public static func classify(_ op: Op, _ divergences: [Divergence], lockedRanges: [String: [Range<UInt64>]]? = nil,
+                                release: String) -> KnownFuzzBehaviour? {
+        all.first { $0.applies(to: release) && $0.matches(op, divergences, lockedRanges) }
     }
 
     public static let all: [KnownFuzzBehaviour] = [lostMlock, coalescedEvents, batchBoundaryEvents, underestimatedMlockCount,
@@ -42,7 +45,7 @@ public struct KnownFuzzBehaviour: Sendable {
     /// mlocked and culled events are each short by the same k, with 1 <= k <= the pages
     /// shown (one folio may be mapped at several of them). Nothing else may differ.
     public static let lostMlock = KnownFuzzBehaviour(
-        id: "lost-mlock", writeUp: "docs/fuzz/lost-mlock-mremap-fixed-over-locked-target.json", since: nil) { _, ds in
+        id: "lost-mlock", writeUp: "docs/fuzz/lost-mlock-mremap-fixed-over-locked-target.json", since: nil) { _, ds, _ in
         lockedPagesLeftUnlocked(ds, counters: ["Mlocked": 1, "Unevictable": 1, "unevictable_pgs_mlocked": 1,
                                                "unevictable_pgs_culled": 1])
     }
@@ -51,7 +54,7 @@ public struct KnownFuzzBehaviour: Sendable {
     /// and mapped again within one op): the pair leaves no events. Only the four event
     /// counters differ, each short by the same k.
     public static let coalescedEvents = KnownFuzzBehaviour(
-        id: "coalesced-mlock-events", writeUp: "docs/fuzz/mlock-events-coalesced-in-one-batch.json", since: nil) { _, ds in
+        id: "coalesced-mlock-events", writeUp: "docs/fuzz/mlock-events-coalesced-in-one-batch.json", since: nil) { _, ds, _ in
         let events: Set<String> = ["unevictable_pgs_mlocked", "unevictable_pgs_munlocked",
                                    "unevictable_pgs_culled", "unevictable_pgs_rescued"]
         var deltas: [String: Int64] = [:]
@@ -73,7 +76,7 @@ public struct KnownFuzzBehaviour: Sendable {
     /// same k; pages, Mlocked and the other events agree.
     public static let batchBoundaryEvents = KnownFuzzBehaviour(
         id: "mlock-batch-full-before-lru-add", writeUp: "docs/fuzz/mlock-batch-full-while-page-cache-waits-for-lru.json",
-        since: nil) { _, ds in
+        since: nil) { _, ds, _ in
         var deltas: [String: Int64] = [:]
         for d in ds {
             let name = StepComparison.base(d.observable)
@@ -95,11 +98,17 @@ public struct KnownFuzzBehaviour: Sendable {
     /// Nothing else may differ.
     public static let underestimatedMlockCount = KnownFuzzBehaviour(
         id: "mlock-count-underestimated-off-lru",
-        writeUp: "docs/fuzz/mlock-count-underestimated-off-lru.json", since: nil) { op, ds in
+        writeUp: "docs/fuzz/mlock-count-underestimated-off-lru.json", since: nil) { op, ds, locked in
         switch op {
         case .munlock, .munlockall, .munmap, .mremap, .exit: break
         default: return false
         }
+        // Every page shown must still be mapped in a VMA the model has locked: the count
+        // was lost, the lock was not (a munlock that left pages mlocked in the model, as
+        // a wrong rule would, is not this).
+        guard let locked, let shown = pagesShown(ds), shown.allSatisfy({ process, addr in
+            locked[process]?.contains { $0.contains(addr) } == true
+        }) else { return false }
         // The events are over by k where the sizes are short by k.
         return lockedPagesLeftUnlocked(ds, counters: ["Mlocked": 1, "Unevictable": 1, "unevictable_pgs_munlocked": -1,
                                                       "unevictable_pgs_rescued": -1])
@@ -116,7 +125,7 @@ public struct KnownFuzzBehaviour: Sendable {
     public static let faultAroundSkipsBusyFolio: KnownFuzzBehaviour = {
         var b = KnownFuzzBehaviour(
             id: "fault-around-skips-folio-under-writeback",
-            writeUp: "docs/fuzz/fault-around-skips-folio-under-writeback.json", since: nil) { op, ds in
+            writeUp: "docs/fuzz/fault-around-skips-folio-under-writeback.json", since: nil) { op, ds, _ in
             guard case .touch = op else { return false }
             let lockCounters: Set<String> = ["Mlocked", "Unevictable", "unevictable_pgs_mlocked", "unevictable_pgs_culled"]
             var pages: [String: (all: Int, locked: Int)] = [:]
@@ -186,7 +195,7 @@ public struct KnownFuzzBehaviour: Sendable {
     /// (the catalog's edge.mremap-locked.dontunmap): only VmLck differs, up by at most the
     /// moved length.
     public static let dontunmapLeak = KnownFuzzBehaviour(
-        id: "dontunmap-locked-vm-leak", writeUp: "docs/fuzz/dontunmap-locked-vm-leak.json", since: (6, 16)) { op, ds in
+        id: "dontunmap-locked-vm-leak", writeUp: "docs/fuzz/dontunmap-locked-vm-leak.json", since: (6, 16)) { op, ds, _ in
         guard case let .mremap(_, oldLength, _, flags, _) = op, flags & UAPI.MREMAP_DONTUNMAP != 0 else { return false }
         return !ds.isEmpty && ds.allSatisfy { d in
             guard StepComparison.base(d.observable).hasSuffix("VmLck"),
@@ -218,6 +227,23 @@ public struct KnownFuzzBehaviour: Sendable {
             return false
         }
         return deltas.values.allSatisfy { $0 == k }
+    }
+
+    /// The (process prefix, address) of every page a pages divergence shows.
+    /// nil when an address is not one of the arena's.
+    static func pagesShown(_ ds: [Divergence]) -> [(String, UInt64)]? {
+        var out: [(String, UInt64)] = []
+        for d in ds {
+            let name = StepComparison.base(d.observable)
+            guard name == "pages" || (name.hasPrefix("p") && name.hasSuffix(".pages")),
+                  let e = pageGlyphs(d.expected) else { continue }
+            let process = name == "pages" ? "" : String(name.dropLast(".pages".count))
+            for (a, _) in e.pages {
+                guard a.hasPrefix("A+0x"), let off = UInt64(a.dropFirst(4), radix: 16) else { return nil }
+                out.append((process, Arena.base + off))
+            }
+        }
+        return out
     }
 
     /// "A+0x437000 M A+0x438000 p (+2 more)" -> the (address, glyph) pairs shown and how
