@@ -113,6 +113,8 @@ public final class LiveRunner: @unchecked Sendable {
     /// and more would only hide a kernel that never gets there.
     static let reclaimRounds = 6
     static let reclaimMilliseconds = 3000
+    /// Other processes' locked memory, looked at around every attempt.
+    let lockingWatch = LockingWatch()
     /// The memory cgroup of the scenario run in progress (reclaim scenarios).
     var activeMemcg: ScenarioMemcg?
     var memcgSerial = 0
@@ -237,6 +239,7 @@ public final class LiveRunner: @unchecked Sendable {
             var result: ScenarioResult
             var onlyNoisy = false
             let migratedBefore = MigrationActivity.read()
+            let lockingBefore = lockingWatch.snapshot()
             do {
                 (result, onlyNoisy) = try runOnce(scenario)
             } catch {
@@ -244,8 +247,13 @@ public final class LiveRunner: @unchecked Sendable {
             }
             // Pages migrated or collapsed by someone else (kcompactd, khugepaged, another process) while this
             // scenario ran: its page layer was disturbed; run it again, never excuse it.
-            let disturbed = result.verdict == .fail && !scenario.migratesPages
+            let migrated = result.verdict == .fail && !scenario.migratesPages
                 && MigrationActivity.read() != migratedBefore
+            // Global counters only, while another process's locked memory moved: they
+            // count its pages too; run it again, and never take it for the kernel's.
+            let lockedElsewhere = result.verdict == .fail && onlyNoisy
+                ? lockingWatch.fullScan().changes(since: lockingBefore) : []
+            let disturbed = migrated || !lockedElsewhere.isEmpty
             result.retries = attempt - 1
             result.seconds = (clock.now - started).seconds
             if let known = scenario.knownDivergence, known.applies(toRelease: environment.kernelRelease) {
@@ -253,8 +261,11 @@ public final class LiveRunner: @unchecked Sendable {
                 if result.verdict == .xfail { return result }
             }
             guard onlyNoisy || disturbed, attempt < Self.maxAttempts else {
-                if disturbed {
+                if migrated {
                     result.reason = "pages were migrated or collapsed on the machine during each of \(attempt) attempts (compaction, khugepaged?); the last attempt's divergences stand"
+                } else if disturbed {
+                    result.reason = "other processes' locked memory moved during each of \(attempt) attempts (last: "
+                        + lockedElsewhere.joined(separator: "; ") + "); the last attempt's divergences stand"
                 } else if onlyNoisy {
                     result.reason = "global counters diverged on \(attempt) attempts, differently each time (another process moving them?)"
                 }

@@ -137,6 +137,7 @@ final class LockstepSession {
                         comparison.markEventual(step: savedIndex)
                         return ["memcg memory.stat: see the divergence"]
                     }
+                    try rebaseEventsAfterIdleWait()
                 }
                 comparison.markEventual(step: savedIndex)
                 eventual.append(map == nil
@@ -195,6 +196,19 @@ final class LockstepSession {
     /// `memcgStatMilliseconds` (2 s + one period of slack), and a mismatch then is a
     /// divergence showing the last reading.
     static let memcgStatMilliseconds = 2500
+
+    /// The wait for memory.stat (up to 2.5 s, every process of ours idle and every page
+    /// of ours settled) would otherwise fall into the next step's window, and the
+    /// unevictable_pgs_* events count every process's pages: a daemon on the machine
+    /// with mlockall(MCL_FUTURE) faulting 2 pages in and out then shows as the next
+    /// step's +2 mlocked, munlocked, culled and rescued (seen in CI, twice in a row, at
+    /// lazy.shm-lock-and-mlock's SHM_UNLOCK). The events are read again after the wait;
+    /// Mlocked and Unevictable keep the baseline from before it, so a page of ours that
+    /// changed state while idle is still a divergence of the next step.
+    private func rebaseEventsAfterIdleWait() throws {
+        try runner.settle()
+        globalBefore.events = try runner.counters.read().events
+    }
 
     private func checkMemcgStat(_ memcg: ScenarioMemcg, step: Int, label: String) throws {
         let expected = UInt64(max(0, model.predictedCounters.unevictable)) * pageSize

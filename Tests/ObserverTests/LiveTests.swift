@@ -103,6 +103,26 @@ struct LiveTests {
         #expect(try agent.call(.dropCap, 64).errno == Errno.EINVAL.rawValue)
     } }
 
+    /// Someone else's locked memory moving is seen; our own agents are not someone else.
+    @Test func lockingElsewhereSeesAnotherProcessFaultIntoLockedMemory() throws { try Exclusive.run {
+        let agent = try Agent(executable: try agentPath(), cpu: -1, tmpdir: "/tmp")
+        defer { agent.kill() }
+        #expect(try agent.call(.mmap, arena, 8 * pg, 3, mapPrivateAnon, noSlot, 0).ret == Int64(arena))
+        #expect(try agent.call(.mlock2, arena, 8 * pg, 1 /* MLOCK_ONFAULT */).ret == 0)
+        // Seen from a root that is not its ancestor, the agent is "elsewhere".
+        let nobody: Int32 = -1
+        let before = LockingElsewhere.read(ours: nobody)
+        let mine = LockingElsewhere.read()
+        let seen = try #require(before.processes[agent.pid], "the agent (VmLck 32 kB) is listed")
+        #expect(seen.lockedKB == 8 * pg / 1024)
+        #expect(mine.processes[agent.pid] == nil, "our own descendants are left out")
+        #expect(LockingElsewhere.read(ours: nobody).changes(since: before).isEmpty, "nothing moved yet")
+        #expect(try agent.call(.touch, arena, 2 * pg, 1).ret >= 0)   // 2 write faults into a locked VMA: mlocked +2
+        let moved = LockingElsewhere.read(ours: nobody).changes(since: before)
+        #expect(moved.contains { $0.hasPrefix("pid \(agent.pid) ") && $0.contains("faults") }, "\(moved)")
+        #expect(LockingElsewhere.read().changes(since: mine).allSatisfy { !$0.hasPrefix("pid \(agent.pid) ") })
+    } }
+
     @Test(.enabled(if: Kernel.isRoot, "settle folds vmstat only as root (stat_refresh)"))
     func settleDrainsAndFolds() throws { try Exclusive.run {
         let settler = try Settler()
