@@ -85,6 +85,11 @@ extension KernelModel {
             }
             at += UInt64(1) << UInt64(order)
         }
+        // The state it leaves: ra->size and async_size as above, ra->order the PMD
+        // order; ra->start is not set on this path.
+        objects[oid]?.ra.size = v.flags.contains(.randRead) ? nr : 2 * nr
+        objects[oid]?.ra.asyncSize = nr
+        objects[oid]?.ra.order = pmdOrder
         return true
     }
 

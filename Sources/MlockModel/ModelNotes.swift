@@ -136,6 +136,11 @@
 //   index to the VMA's end, at most ra_pages, no PG_readahead mark ("executable memory
 //   rarely benefits from readahead"); measured on 6.18 (an r-x VMA over pages 10-17 of a
 //   24-page file: a fault at 17 caches 17 only, at 12 caches 12-17). .rmapLargeFolio only.
+// - Asynchronous readahead (Readahead.swift, 6.18 profile): each file keeps its
+//   file_ra_state; a fault on a folio carrying PG_readahead (in practice PG_reclaim from
+//   MADV_PAGEOUT) runs page_cache_async_ra(), which ramps ra->order by 2 and reads the
+//   window from the next uncached page in folios of that order where the index allows
+//   (a filesystem with large folios assumed, THPSettings.fileLargeFolios).
 // - Not modelled: the PG_readahead mark the ordinary read-around leaves at
 //   nr_to_read - ra_pages/4 (page_cache_ra_unbounded), which fault-around skips: with
 //   the host's read_ahead_kb 8192 it falls past the end of every file the suite maps.

@@ -194,6 +194,8 @@ struct BackingObject: Sendable {
     /// memfd_secret with `VersionFacts.secretmemChargesUserOnFault`: the uid whose
     /// user_struct->locked_vm each new page is charged to (the creator's).
     var chargedUID: UInt32?
+    /// The readahead state of its one open file (regular files).
+    var ra = ReadaheadState()
 }
 
 /// A VMA memory policy (mbind): its mode and its one node.

@@ -288,6 +288,7 @@ extension KernelModel {
             }
         }
         last = min(first + count, last)
+        noteSyncReadahead(v, oid, index)
         for i in first..<last where objects[oid]?.cache[i] == nil { _ = cacheFolio(v.file!, i) }
     }
 
@@ -352,7 +353,7 @@ extension KernelModel {
             if ptes[addr] == nil {
                 if obj.kind == .secret && obj.cache[index] == nil && !chargeSecretPage(obj) { return .sigbus }
                 let id = cacheFolio(v.file!, index)                 // __do_fault
-                faultedOnCachedFolio(id, v)
+                faultedOnCachedFolio(id, v, index: index)
                 mapFileFolio(id, at: addr, vma: v, populate: populate)
             }
             return .ok
@@ -362,13 +363,13 @@ extension KernelModel {
         case nil:
             readAround(v, index)
             if write {
-                faultedOnCachedFolio(cacheFolio(v.file!, index), v)  // do_cow_fault reads it,
+                faultedOnCachedFolio(cacheFolio(v.file!, index), v, index: index)  // do_cow_fault reads it,
                 mapNewAnonFolio(at: addr, vmaIndex: i)               // maps a private copy
             } else {
                 faultAround(addr, vmaIndex: i, populate: populate)
                 if ptes[addr] == nil {
                     let id = cacheFolio(v.file!, index)
-                    faultedOnCachedFolio(id, v)
+                    faultedOnCachedFolio(id, v, index: index)
                     mapFileFolio(id, at: addr, vma: v, populate: populate)
                 }
             }
@@ -389,9 +390,10 @@ extension KernelModel {
     /// PG_readahead (here PG_reclaim, left by reclaim) and page_cache_async_ra() clears
     /// it, unless the VMA is VM_RAND_READ or the file has no readahead (ra_pages 0).
     /// shmem_fault has no such step (and shmem folios never keep PG_reclaim).
-    mutating func faultedOnCachedFolio(_ id: Int, _ v: VMA) {
-        guard folios[id]?.reclaimMark == true, !v.flags.contains(.randRead), readAroundPages > 0 else { return }
+    mutating func faultedOnCachedFolio(_ id: Int, _ v: VMA, index: UInt64) {
+        guard let f = folios[id], f.reclaimMark, !v.flags.contains(.randRead), readAroundPages > 0 else { return }
         folios[id]?.reclaimMark = false
+        if case let .object(oid)? = v.file { asyncReadahead(oid, index: index, folioPages: UInt64(f.nr)) }
     }
 
     /// A store at `a` (a write fault, a write to a page already mapped writable, or GUP

@@ -286,3 +286,49 @@ import MlockModel
     q.run(.munlockall)
     #expect(q.vmas.map { [$0.start, $0.end] } == [[A, A + 4 * P]])
 }
+
+/// 6.16+ page_cache_async_ra(): a fault on a folio with PG_readahead (PG_reclaim, left by
+/// MADV_PAGEOUT on a dirty page it kept) starts a window at the next page not cached and
+/// ramps ra->order by 2; page_cache_ra_order() then reads a hole between cached pages
+/// as one folio of the largest order its index allows. The fuzzer's case, 7 ops: pages
+/// 2-3 written back by MS_SYNC are dropped, 0-1 kept dirty and marked; mlockall's
+/// populate faults page 1 (marked: async readahead) and reads 2-3 as one order-1 folio,
+/// which the rmap add maps whole into the locked VMA, so it is mlocked.
+@Test(arguments: [UInt64(128), 8192])
+func aFaultOnAReclaimMarkedPageReadsTheHoleAfterItAsALargeFolio(readAheadKB: UInt64) {
+    var p = Proc(profile: .rmapLargeFolio, readAheadKB: readAheadKB)
+    p.run(.createObject(slot: 1, kind: .file, pages: 6, filled: true))
+    p.run(mapObject(A + 512 * P, 5, slot: 1, shared: true, .rw, .locked))
+    #expect(p.run(.mremap(old: A + 512 * P, oldLength: 4 * P, newLength: 5 * P,
+                          flags: UAPI.MREMAP_MAYMOVE | UAPI.MREMAP_FIXED, newAddr: A)) == ret(Int64(A)))
+    p.run(.msync(addr: A + 2 * P, length: 2 * P, flags: UAPI.MS_SYNC))
+    p.run(.munlockall)
+    p.run(madvise(A, 4, UAPI.MADV_PAGEOUT))
+    #expect(p.pages(A, 5) == [absent, absent, absent, absent, plain])
+    p.run(.mlockall(flags: UAPI.MCL_CURRENT))
+    #expect(p.pages(A, 5) == [mlockedPage, mlockedPage, mlockedHead, mlockedTail, mlockedPage])
+
+    // Before 6.16 (and on the 6.7 profile) the hole comes back in small folios.
+    var q = Proc(profile: .largeFolio, readAheadKB: readAheadKB)
+    q.run(.createObject(slot: 1, kind: .file, pages: 6, filled: true))
+    q.run(mapObject(A, 5, slot: 1, shared: true, .rw, .locked))
+    q.run(.msync(addr: A + 2 * P, length: 2 * P, flags: UAPI.MS_SYNC))
+    q.run(.munlockall)
+    q.run(madvise(A, 4, UAPI.MADV_PAGEOUT))
+    q.run(.mlockall(flags: UAPI.MCL_CURRENT))
+    #expect(q.pages(A, 5) == [mlockedPage, mlockedPage, mlockedPage, mlockedPage, mlockedPage])
+}
+
+/// The mark alone does it: with no page kept dirty (all four written back), nothing is
+/// marked, the populate misses at page 0 and read-around brings the file back in small
+/// folios (ra->order 0 for the read-around window).
+@Test func withNoReclaimMarkTheHoleIsReadAroundInSmallFolios() {
+    var p = Proc(profile: .rmapLargeFolio, readAheadKB: 8192)
+    p.run(.createObject(slot: 1, kind: .file, pages: 6, filled: true))
+    p.run(mapObject(A, 5, slot: 1, shared: true, .rw, .locked))
+    p.run(.msync(addr: A, length: 4 * P, flags: UAPI.MS_SYNC))
+    p.run(.munlockall)
+    p.run(madvise(A, 4, UAPI.MADV_PAGEOUT))
+    p.run(.mlockall(flags: UAPI.MCL_CURRENT))
+    #expect(p.pages(A, 5) == [mlockedPage, mlockedPage, mlockedPage, mlockedPage, mlockedPage])
+}

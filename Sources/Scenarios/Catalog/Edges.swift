@@ -432,6 +432,18 @@ enum Edges {
             b.madvise(m, UAPI.MADV_PAGEOUT, "pages 0 and 2 discarded; 1 and 3 kept (no swap)")
             b.read(m.sub(0, 1), "page 0 refaults as the zero page")
         },
+        edge("madvise-locked.pageout-mark-reads-hole-large",
+             "MADV_PAGEOUT drops the pages of a regular file MS_SYNC wrote back and keeps the dirty ones with PG_reclaim, which is PG_readahead: mlockall's populate faults the marked page, page_cache_async_ra() ramps ra->order and reads the hole after it as one order-1 folio (6.16+, a filesystem with large folios; small folios before), mapped whole and mlocked (found by the fuzzer)",
+             covers: ["fuzz/0x662028ddef73c"], requires: [.pageLayer]) { b in
+            let m = b.region(pages: 5)
+            b.step(.createObject(slot: 1, kind: .file, pages: 6, filled: true), "pwrite leaves 6 dirty small folios")
+            b.map(m, .rw, .object(slot: 1, shared: true, pageOffset: 0), [.locked])
+            b.step(.msync(addr: m.sub(2, 2).addr, length: m.sub(2, 2).length, flags: UAPI.MS_SYNC), "pages 2-3 written back: clean")
+            b.step(.munlockall)
+            b.madvise(m.sub(0, 4), UAPI.MADV_PAGEOUT, "2-3 dropped from the cache; 0-1 kept dirty with PG_reclaim, unmapped")
+            b.step(.mlockall(flags: UAPI.MCL_CURRENT), "page 1's fault meets the mark: async readahead reads 2-3 as one folio")
+            b.munmap(m)
+        },
         edge("madvise-locked.hugepage-whole-onfault",
              "MADV_HUGEPAGE on a whole ONFAULT-locked VMA sets hg without a split and keeps lo and the mlocked pages") { b in
             let m = b.region(pages: 4)
