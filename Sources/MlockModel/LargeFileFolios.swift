@@ -153,15 +153,19 @@ extension KernelModel {
         guard ptes[addr] == nil, let oid = objectID(v.file), let obj = objects[oid] else { return false }
         let index = v.index(of: addr)
         guard index < obj.pages else { return false }
-        if obj.cache[index] == nil {
+        let wasCached = obj.cache[index] != nil
+        if !wasCached {
             if shmemAllocatesPMDFolio(v, obj, index: index, addr: addr) {
                 _ = cacheLargeFolio(v.file!, first: index & ~((UInt64(1) << UInt64(pmdOrder)) - 1), order: pmdOrder)
             } else if !readAheadLarge(v, index) {
                 return false
             }
         }
-        guard let id = objects[oid]?.cache[index], folios[id]?.large == true else { return false }
-        return mapLargeFileFolio(id, at: addr, vmaIndex: i, populate: populate, write: write)
+        guard let id = objects[oid]?.cache[index], folios[id]?.large == true,
+              mapLargeFileFolio(id, at: addr, vmaIndex: i, populate: populate, write: write) else { return false }
+        // filemap_fault() found it cached: its PG_readahead (PG_reclaim) is met here too.
+        if wasCached { faultedOnCachedFolio(id, v, index: index) }
+        return true
     }
 
     /// A write to a read-only PMD mapping of a shmem/page-cache folio in a shared VMA:
