@@ -71,7 +71,8 @@ public struct LockingElsewhere: Equatable, Sendable {
         return minflt &+ majflt
     }
 
-    static func procPIDs() -> [Int32] {
+    /// The pids in /proc now.
+    public static func procPIDs() -> [Int32] {
         guard let dir = opendir("/proc") else { return [] }
         defer { closedir(dir) }
         var pids: [Int32] = []
@@ -85,7 +86,7 @@ public struct LockingElsewhere: Equatable, Sendable {
     }
 
     /// Name, PPid, VmLck and VmRSS of /proc/PID/status; nil when the process is gone.
-    static func status(_ pid: Int32) -> (name: String, ppid: Int32, lockedKB: UInt64, rssKB: UInt64)? {
+    public static func status(_ pid: Int32) -> (name: String, ppid: Int32, lockedKB: UInt64, rssKB: UInt64)? {
         guard let text = try? readTextFile("/proc/\(pid)/status") else { return nil }
         var name = "", ppid: Int32 = 0, lockedKB: UInt64 = 0, rssKB: UInt64 = 0
         for line in text.split(separator: "\n") {

@@ -173,23 +173,22 @@ enum StressRun {
     static func foreign() -> Foreign {
         let me = getpid()
         var out = Foreign()
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), pid != me,
-                  let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-                  field(status, "VmLck:") > 0,
-                  // anything lockstep-stress started is this run's and must be gone
-                  !status.hasPrefix("Name:\tlockstep-stress\n") else { continue }
+        for pid in LockingElsewhere.procPIDs() where pid != me {
+            // anything lockstep-stress started is this run's and must be gone
+            guard let status = LockingElsewhere.status(pid), status.lockedKB > 0,
+                  status.name != "lockstep-stress" else { continue }
             if let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) {
-                out.lockedKB += field(rollup, "Locked:")
+                out.lockedKB += lockedKB(rollup)
             } else {
-                out.opaque[pid] = "VmLck \(field(status, "VmLck:")) kB, VmRSS \(field(status, "VmRSS:")) kB"
+                out.opaque[pid] = "VmLck \(status.lockedKB) kB, VmRSS \(status.rssKB) kB"
             }
         }
         return out
     }
 
-    static func field(_ text: String, _ key: String) -> UInt64 {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
+    /// smaps_rollup's Locked, in kB.
+    static func lockedKB(_ rollup: String) -> UInt64 {
+        guard let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix("Locked:") }) else { return 0 }
         return line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0
     }
 
