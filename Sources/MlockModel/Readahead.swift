@@ -31,7 +31,7 @@ extension KernelModel {
     mutating func noteSyncReadahead(_ v: VMA, _ oid: Int, _ index: UInt64) {
         guard !v.flags.contains(.randRead), readAroundPages > 0 else { return }
         let ra = readAroundPages
-        var s = objects[oid]?.ra ?? ReadaheadState()
+        let s: ReadaheadState
         if v.flags.contains(.exec) && !v.flags.contains(.seqRead) {
             s = ReadaheadState(start: index, size: min(index + ra, v.pgoff + v.pages) - index, asyncSize: 0, order: 0)
         } else if v.flags.contains(.seqRead) {
